@@ -1,0 +1,1 @@
+"""Shared vocabulary of every layer: ids, domain events, the Clock protocol. No I/O."""

@@ -1,0 +1,1 @@
+"""Dialplan: called number, caller and time of day to a destination. Pure."""

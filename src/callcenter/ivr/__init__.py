@@ -1,0 +1,1 @@
+"""IVR flows as data and a pure runner that turns events into media commands."""

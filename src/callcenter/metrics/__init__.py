@@ -1,0 +1,1 @@
+"""Contact-center metrics: service level, ASA, AHT, Erlang B and C. Pure."""

@@ -1,0 +1,1 @@
+"""asyncio shells around the SIP core: UDP, TCP and TLS transports."""
