@@ -1,0 +1,259 @@
+"""One RTP leg: a bound RTP/RTCP socket pair, where its audio goes, and the packet fast paths.
+
+Inbound packets take one of three handlers chosen by ``reconfigure`` whenever the leg's wiring
+changes: a plain relay (forward the datagram to the peer leg untouched: no parse beyond the
+payload-type octet), an echo (send it back where it came from), or the general path (transcode
+relay, decode for taps such as recorders, mixers and DTMF). Symmetric RTP (RFC 4961): the leg
+sends to the address the remote's packets actually come from; the first packet after
+``set_remote`` latches it, whatever the SDP said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import struct
+from collections.abc import Callable
+from typing import Protocol
+
+from callcenter.media.codec import FRAME, Codec, Pcm, codec_for, payload_of
+from callcenter.media.ports import PortPair
+
+Address = tuple[str, int]
+Tap = Callable[["Endpoint", Pcm], None]
+_HEADER = struct.Struct("!BBHII")
+
+
+class FrameSource(Protocol):
+    """Something that produces this leg's outbound audio on each 20 ms tick (player, mixer)."""
+
+    def next_frame(self, ep: Endpoint) -> Pcm | None: ...
+
+
+TelephoneEventSink = Callable[["Endpoint", bytes], None]
+
+
+class RtpSender:
+    """Our own stream toward a leg (RFC 3550 §5.1): SSRC, sequence and timestamp state."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.ssrc = rng.getrandbits(32)
+        self.seq = rng.getrandbits(16)
+        self.ts = rng.getrandbits(32)
+        self.marker = True  # §5.1: set on the first packet of a talkspurt
+
+    def packet(self, payload_type: int, payload: bytes, samples: int) -> bytes:
+        second = payload_type | (0x80 if self.marker else 0)
+        self.marker = False
+        head = _HEADER.pack(0x80, second, self.seq, self.ts, self.ssrc)
+        self.seq = (self.seq + 1) & 0xFFFF
+        self.ts = (self.ts + samples) & 0xFFFFFFFF
+        return head + payload
+
+    def skip(self, samples: int) -> None:
+        """Advance time without sending (silence); the next packet starts a talkspurt."""
+        self.ts = (self.ts + samples) & 0xFFFFFFFF
+        self.marker = True
+
+
+class _RtpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, ep: Endpoint) -> None:
+        self.ep = ep
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.ep.handle(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable from a phone that went away: keep the leg, count it.
+        self.ep.errors += 1
+
+
+class _RtcpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, ep: Endpoint) -> None:
+        self.ep = ep
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.ep.rtcp_in += 1
+        if self.ep.rtcp_remote is None or not self.ep.rtcp_latched:
+            self.ep.rtcp_remote = addr
+            self.ep.rtcp_latched = True
+
+    def error_received(self, exc: Exception) -> None:
+        self.ep.errors += 1
+
+
+class Endpoint:
+    """A leg of a call on the engine. Built by ``MediaEngine.create_endpoint``."""
+
+    def __init__(
+        self, eid: int, call_id: str, local_ip: str, pair: PortPair, rng: random.Random
+    ) -> None:
+        self.id = eid
+        self.call_id = call_id
+        self.local_ip = local_ip
+        self.pair = pair
+        self.remote: Address | None = None
+        self.latched = False
+        self.rtcp_remote: Address | None = None
+        self.rtcp_latched = False
+        self.codec: Codec = codec_for(0)
+        self.payload_type = 0
+        self.te_pt = -1  # -1: no telephone-event negotiated
+        self.ptime = 20
+        self.peer: Endpoint | None = None
+        self.relay_map: bytes | None = None
+        self.echo = False
+        self.taps: list[Tap] = []
+        self.out_taps: list[Tap] = []
+        self.source: FrameSource | None = None
+        self.on_event: TelephoneEventSink | None = None
+        self.sender = RtpSender(rng)
+        self.transport: asyncio.DatagramTransport | None = None
+        self.rtcp_transport: asyncio.DatagramTransport | None = None
+        self.packets_in = 0
+        self.packets_out = 0
+        self.rtcp_in = 0
+        self.errors = 0
+        self.closed = False
+        self.handle: Callable[[bytes, Address], None] = self._handle_general
+
+    @property
+    def local_port(self) -> int:
+        return self.pair.rtp
+
+    async def open(self, rtp: socket.socket, rtcp: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(lambda: _RtpProtocol(self), sock=rtp)
+        self.transport = transport
+        rtcp_transport, _ = await loop.create_datagram_endpoint(
+            lambda: _RtcpProtocol(self), sock=rtcp
+        )
+        self.rtcp_transport = rtcp_transport
+
+    def close(self) -> None:
+        self.closed = True
+        self.handle = self._handle_drop
+        for t in (self.transport, self.rtcp_transport):
+            if t is not None:
+                t.abort()
+
+    def set_remote(self, remote: Address, payload_type: int, te_pt: int | None, ptime: int) -> None:
+        self.codec = codec_for(payload_type)
+        self.payload_type = payload_type
+        self.te_pt = -1 if te_pt is None else te_pt
+        self.ptime = max(20, ptime - ptime % 20)
+        if remote != self.remote:
+            self.remote = remote
+            self.rtcp_remote = (remote[0], remote[1] + 1)
+            # A new offer (re-INVITE) may move the phone: latch again on its next packet.
+            self.latched = False
+            self.rtcp_latched = False
+
+    def reconfigure(self) -> None:
+        """Pick the cheapest inbound handler that does everything the wiring asks for."""
+        if self.closed:
+            self.handle = self._handle_drop
+        elif self.echo and not self.taps:
+            self.handle = self._handle_echo
+        elif self._plain_relay():
+            self.handle = self._handle_relay
+        else:
+            self.handle = self._handle_general
+
+    def _plain_relay(self) -> bool:
+        peer = self.peer
+        return (
+            peer is not None
+            and peer.source is None
+            and self.relay_map is None
+            and not self.taps
+            and self.te_pt == peer.te_pt
+        )
+
+    def _latch(self, addr: Address) -> None:
+        if not self.latched:
+            self.remote = addr
+            self.latched = True
+
+    def _handle_drop(self, data: bytes, addr: Address) -> None:
+        return
+
+    def _handle_relay(self, data: bytes, addr: Address) -> None:
+        if addr != self.remote and not self.latched:
+            self.remote = addr
+            self.latched = True
+        self.packets_in += 1
+        if data[1] & 0x7F == self.te_pt and self.on_event is not None:
+            self.on_event(self, data)
+        peer = self.peer
+        if peer is not None and peer.remote is not None and peer.transport is not None:
+            peer.transport.sendto(data, peer.remote)
+            peer.packets_out += 1
+
+    def _handle_echo(self, data: bytes, addr: Address) -> None:
+        self._latch(addr)
+        self.packets_in += 1
+        if self.transport is not None:
+            self.transport.sendto(data, addr)
+            self.packets_out += 1
+
+    def _handle_general(self, data: bytes, addr: Address) -> None:
+        if len(data) < 12 or data[0] >> 6 != 2:
+            return
+        self._latch(addr)
+        self.packets_in += 1
+        pt = data[1] & 0x7F
+        if pt == self.te_pt:
+            if self.on_event is not None:
+                self.on_event(self, data)
+            self._forward_event(data)
+            return
+        if pt != self.payload_type:
+            return  # comfort noise or an unexpected codec: nothing to decode
+        if self.echo and self.transport is not None:
+            self.transport.sendto(data, addr)
+            self.packets_out += 1
+        self._forward_audio(data)
+        if self.taps:
+            pcm = self.codec.decode(payload_of(data))
+            for tap in self.taps:
+                tap(self, pcm)
+
+    def _forward_audio(self, data: bytes) -> None:
+        peer = self.peer
+        if peer is None or peer.source is not None or peer.remote is None:
+            return
+        if self.relay_map is not None:
+            off = 12 + 4 * (data[0] & 0x0F)
+            head = bytes((data[0], (data[1] & 0x80) | peer.payload_type)) + data[2:off]
+            data = head + payload_of(data).translate(self.relay_map)
+        peer.send_raw(data)
+
+    def _forward_event(self, data: bytes) -> None:
+        peer = self.peer
+        if peer is None or peer.source is not None or peer.remote is None or peer.te_pt < 0:
+            return
+        if peer.te_pt != self.te_pt:
+            data = bytes((data[0], (data[1] & 0x80) | peer.te_pt)) + data[2:]
+        peer.send_raw(data)
+
+    def send_raw(self, data: bytes) -> None:
+        if self.transport is not None and self.remote is not None:
+            self.transport.sendto(data, self.remote)
+            self.packets_out += 1
+
+    def send_frame(self, pcm: Pcm) -> None:
+        """Encode and send one frame of our own audio (player, mixer) to the remote."""
+        for tap in self.out_taps:
+            tap(self, pcm)
+        if self.remote is None or self.transport is None:
+            self.sender.skip(len(pcm))
+            return
+        payload = self.codec.encode(pcm)
+        self.transport.sendto(self.sender.packet(self.payload_type, payload, len(pcm)), self.remote)
+        self.packets_out += 1
+
+    def send_silence(self) -> None:
+        """Nothing to send this tick: out taps (recorders) still get a silent frame."""
+        self.sender.skip(FRAME)
