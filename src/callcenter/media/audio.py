@@ -162,7 +162,9 @@ def default_moh(seconds: int = 16) -> Pcm:
     chords.append((196.0, 246.94, 293.66))
     per = seconds * RATE // 4
     t = np.arange(per) / RATE
-    env = np.sin(np.pi * np.arange(per) / per) ** 2
+    fade = np.minimum(1.0, np.minimum(np.arange(per), per - 1 - np.arange(per)) / (RATE * 0.15))
+    env = 0.6 + 0.4 * np.sin(np.pi * np.arange(per) / per)
+    env = env * np.sin(np.pi / 2 * fade) ** 2
     parts = []
     for chord in chords:
         x = sum(np.sin(2 * np.pi * f * t) * (0.6**k) for k, f in enumerate(chord))

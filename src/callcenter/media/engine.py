@@ -118,7 +118,7 @@ class MediaEngine:
         ep.reconfigure()
         return ep
 
-    def set_remote(  # noqa: PLR0917 - the SDP's fields, in their order
+    def set_remote(
         self,
         leg: Endpoint | int,
         host: str,

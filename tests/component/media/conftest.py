@@ -11,16 +11,15 @@ import pytest
 from callcenter.media.engine import MediaEngine
 
 
-def _range() -> tuple[int, int]:
-    # A per-process range so parallel test runs (pytest-xdist, other engineers) do not collide.
-    base = 40000 + (os.getpid() % 200) * 100
-    return base, base + 99
+def port_base() -> int:
+    """A per-process block of 120 ports, so parallel test runs (other engineers) rarely meet;
+    when they do, the pool skips ports held elsewhere. The engine fixture uses the first 60."""
+    return 40000 + (os.getpid() % 150) * 120
 
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[MediaEngine]:
-    lo, hi = _range()
-    eng = MediaEngine(lo, hi, cache_dir=tmp_path / "tts")
+    eng = MediaEngine(port_base(), port_base() + 59, cache_dir=tmp_path / "tts")
     yield eng
     await eng.close()
     assert eng.pool.in_use == 0
