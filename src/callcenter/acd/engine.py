@@ -1,0 +1,333 @@
+"""The router's machinery: indexes, offers, withdrawals, timers and the dispatch loop.
+
+:class:`Engine` owns all live ACD state; the public commands live in
+:class:`callcenter.acd.router.Acd`, which extends it. Theory of operation: every command first
+fires the timers that are due (each at its own deadline), then changes state and marks the
+callers and agents whose options changed as *dirty*; :meth:`Engine._dispatch` then serves dirty
+callers in cross-queue order and lets each dirty agent take callers until none admits it.
+Because every change that could create an (idle eligible agent, waiting caller) pair marks one
+of the two dirty, no such pair survives a command: the router is work-conserving.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+from callcenter.acd import dispatch
+from callcenter.acd.errors import NotLoggedInError
+from callcenter.acd.events import (
+    AgentStateChanged,
+    CallLeftQueue,
+    CallOverflowed,
+    CancelOffer,
+    Explanation,
+    OfferToAgent,
+    Output,
+)
+from callcenter.acd.model import (
+    NO_ANSWER_REASON,
+    Activity,
+    LoginLimits,
+    Outcome,
+    OverflowReason,
+    Presence,
+)
+from callcenter.acd.state import Agent, Entry, EntryState, QueueState, TimerKind, Timers
+from callcenter.acd.strategies import id_key
+
+ACD_ACTOR = "acd"
+
+
+@dataclasses.dataclass(slots=True)
+class CallRecord:
+    """A call that an agent answered and has up."""
+
+    agent_id: str
+    queue_id: str
+    priority: int
+    category: str
+
+
+class Engine:
+    def __init__(self, rng: random.Random, limits: LoginLimits | None = None) -> None:
+        self._rng = rng
+        self._limits = limits or LoginLimits()
+        self._agents: dict[str, Agent] = {}
+        self._seats: dict[str, str] = {}
+        self._queues: dict[str, QueueState] = {}
+        self._entries: dict[str, Entry] = {}
+        self._calls: dict[str, CallRecord] = {}
+        self._timers = Timers()
+        self._seq = 0
+        self._dirty_entries: set[Entry] = set()
+        self._dirty_agents: set[str] = set()
+        self._held: list[Output] = []
+
+    def _begin(self, now: float) -> None:
+        """Fire due timers first; their outputs survive even if the command then fails."""
+        self._held.extend(self._advance(now))
+
+    def _finish(self, now: float, out: list[Output]) -> list[Output]:
+        result = self._held + out
+        self._held = []
+        result.extend(self._dispatch(now))
+        return result
+
+    # ---- small helpers -------------------------------------------------------------------
+
+    def _token(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _agent(self, agent_id: str) -> Agent:
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            raise NotLoggedInError(f"agent {agent_id} is not logged in")
+        return agent
+
+    def _changed(self, agent: Agent, now: float, actor: str, cause: str) -> AgentStateChanged:
+        agent.since = now
+        self._reindex(agent)
+        return AgentStateChanged(
+            agent.agent_id, agent.presence, agent.reason, agent.activity, now, actor, cause
+        )
+
+    def _reindex(self, agent: Agent) -> None:
+        """Keep the per-queue idle and ready sets in step with the agent's state."""
+        available = agent.available
+        ready = agent.presence is Presence.READY
+        for queue_id in agent.levels:
+            queue = self._queues[queue_id]
+            if available:
+                queue.idle.add(agent.agent_id)
+            else:
+                queue.idle.discard(agent.agent_id)
+            if ready:
+                queue.ready.add(agent.agent_id)
+            else:
+                queue.ready.discard(agent.agent_id)
+        if available:
+            self._dirty_agents.add(agent.agent_id)
+
+    def _set_level(self, entry: Entry, now: float) -> None:
+        """Relaxation level reached at ``now`` and the timer for the next step, if any."""
+        steps = self._queues[entry.queue_id].config.relaxation
+        entry.level = sum(1 for s in steps if entry.enqueued_at + s.after <= now)
+        entry.relax_token = self._token()
+        if entry.level < len(steps):
+            at = entry.enqueued_at + steps[entry.level].after
+            self._timers.schedule(at, entry.relax_token, TimerKind.RELAX, entry.call_id)
+
+    # ---- offers --------------------------------------------------------------------------
+
+    def _offer(
+        self, queue: QueueState, entry: Entry, chosen: list[Agent], why: Explanation, now: float
+    ) -> list[Output]:
+        cfg = queue.config
+        entry.state = EntryState.OFFERED
+        entry.ring_token = self._token()
+        deadline = now + cfg.ring_timeout
+        self._timers.schedule(deadline, entry.ring_token, TimerKind.RING, entry.call_id)
+        queue.rr_last = chosen[0].agent_id
+        out: list[Output] = []
+        for agent in chosen:
+            entry.offers.add(agent.agent_id)
+            agent.activity = Activity.RESERVED
+            agent.call_id = entry.call_id
+            agent.queue_id = queue.config.queue_id
+            out.append(self._changed(agent, now, ACD_ACTOR, "offered"))
+            out.append(
+                OfferToAgent(
+                    entry.call_id,
+                    agent.agent_id,
+                    agent.seat,
+                    cfg.queue_id,
+                    cfg.ring_timeout,
+                    entry.category,
+                    entry.callback_number,
+                    why,
+                )
+            )
+        return out
+
+    def _release_offer(
+        self, entry: Entry, agent: Agent, now: float, reason: str, missed: bool
+    ) -> list[Output]:
+        """Withdraw one agent's offer; the agent becomes idle (or busy after K misses)."""
+        entry.offers.discard(agent.agent_id)
+        agent.activity = Activity.IDLE
+        agent.call_id = None
+        agent.queue_id = None
+        agent.idle_since = now
+        out: list[Output] = [CancelOffer(entry.call_id, agent.agent_id, reason)]
+        cause = reason
+        if missed:
+            entry.declined.add(agent.agent_id)
+            agent.no_answers += 1
+            limit = self._queues[entry.queue_id].config.max_no_answers
+            if agent.no_answers >= limit:
+                agent.presence, agent.reason, agent.pending = Presence.BUSY, NO_ANSWER_REASON, None
+                cause = f"{agent.no_answers} consecutive no-answers"
+        self._apply_pending(agent)
+        out.append(self._changed(agent, now, ACD_ACTOR, cause))
+        return out
+
+    @staticmethod
+    def _apply_pending(agent: Agent) -> None:
+        """A presence change asked during a call takes effect now (state change follows)."""
+        if agent.pending is not None:
+            agent.presence, agent.reason = agent.pending
+            agent.pending = None
+
+    def _withdraw_all(self, entry: Entry, now: float, reason: str, missed: bool) -> list[Output]:
+        out: list[Output] = []
+        for agent_id in sorted(entry.offers, key=id_key):
+            out.extend(self._release_offer(entry, self._agents[agent_id], now, reason, missed))
+        return out
+
+    def _back_to_line(self, entry: Entry, now: float) -> list[Output]:
+        """A caller whose offers all failed returns to its old place (same key)."""
+        queue = self._queues[entry.queue_id]
+        max_wait = queue.config.max_wait
+        expired = max_wait is not None and entry.enqueued_at + max_wait <= now
+        if expired and entry.callback_number is None:
+            return self._overflow(entry, now, OverflowReason.MAX_WAIT)
+        entry.state = EntryState.WAITING
+        queue.push(entry, self._token())
+        self._dirty_entries.add(entry)
+        return []
+
+    # ---- endings -------------------------------------------------------------------------
+
+    def _end(self, entry: Entry, now: float, outcome: Outcome, agent: str | None) -> CallLeftQueue:
+        queue = self._queues[entry.queue_id]
+        queue.discard(entry)
+        del self._entries[entry.call_id]
+        entry.state = EntryState.DONE
+        self._dirty_entries.discard(entry)
+        return CallLeftQueue(entry.call_id, entry.queue_id, outcome, agent, now - entry.enqueued_at)
+
+    def _overflow(self, entry: Entry, now: float, reason: OverflowReason) -> list[Output]:
+        out = self._withdraw_all(entry, now, "overflow", missed=False)
+        destination = self._queues[entry.queue_id].config.overflow
+        out.append(CallOverflowed(entry.call_id, entry.queue_id, destination, reason))
+        out.append(self._end(entry, now, Outcome.OVERFLOWED, None))
+        return out
+
+    def _overflow_if_empty(self, queue: QueueState, now: float) -> list[Output]:
+        """SPEC §3: with no agents logged in for a queue, its waiting callers overflow."""
+        if queue.members or not queue.config.overflow_when_no_agents:
+            return []
+        out: list[Output] = []
+        for entry in sorted(queue.entries.values(), key=lambda e: e.order(0)):
+            out.extend(self._overflow(entry, now, OverflowReason.NO_AGENTS))
+        return out
+
+    # ---- timers --------------------------------------------------------------------------
+
+    def _advance(self, now: float) -> list[Output]:
+        """Fire every timer due at or before ``now``, each at its own deadline."""
+        out: list[Output] = []
+        while (head := self._timers.peek()) is not None and head[0] <= now:
+            at, token, kind, key = self._timers.pop()
+            out.extend(self._fire(at, token, kind, key))
+            out.extend(self._dispatch(at))
+        return out
+
+    def _fire(self, at: float, token: int, kind: TimerKind, key: str) -> list[Output]:
+        if kind is TimerKind.WRAPUP:
+            agent = self._agents.get(key)
+            if agent is None or agent.timer_token != token:
+                return []
+            agent.activity = Activity.IDLE
+            agent.idle_since = at
+            return [self._changed(agent, at, ACD_ACTOR, "wrap-up ended")]
+        entry = self._entries.get(key)
+        if entry is None:
+            return []
+        if kind is TimerKind.RING and entry.ring_token == token:
+            if entry.state is not EntryState.OFFERED:
+                return []
+            out = self._withdraw_all(entry, at, "ring timeout", missed=True)
+            return out + self._back_to_line(entry, at)
+        if kind is TimerKind.MAX_WAIT and entry.wait_token == token:
+            if entry.state is EntryState.WAITING:
+                return self._overflow(entry, at, OverflowReason.MAX_WAIT)
+            return []  # being offered: checked again if the offer fails
+        if kind is TimerKind.RELAX and entry.relax_token == token:
+            self._set_level(entry, at)
+            self._dirty_entries.add(entry)
+        return []
+
+    def _is_stale(self, token: int, kind: TimerKind, key: str) -> bool:
+        if kind is TimerKind.WRAPUP:
+            agent = self._agents.get(key)
+            return agent is None or agent.timer_token != token
+        entry = self._entries.get(key)
+        if entry is None:
+            return True
+        current = {
+            TimerKind.RING: entry.ring_token,
+            TimerKind.MAX_WAIT: entry.wait_token,
+            TimerKind.RELAX: entry.relax_token,
+        }
+        return current[kind] != token
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`on_timer` must next be called (like aioquic's ``get_timer``)."""
+        while (head := self._timers.peek()) is not None and self._is_stale(*head[1:]):
+            self._timers.pop()
+        head = self._timers.peek()
+        return None if head is None else head[0]
+
+    def on_timer(self, now: float) -> list[Output]:
+        """Fire the timers due at ``now`` (like aioquic's ``handle_timer``)."""
+        self._begin(now)
+        return self._finish(now, [])
+
+    # ---- dispatch ------------------------------------------------------------------------
+
+    def _dispatch(self, now: float) -> list[Output]:
+        out: list[Output] = []
+        while self._dirty_entries or self._dirty_agents:
+            entries = sorted(
+                self._dirty_entries,
+                key=lambda e: e.order(self._queues[e.queue_id].config.weight),
+            )
+            self._dirty_entries.clear()
+            for entry in entries:
+                if entry.state is EntryState.WAITING:
+                    out.extend(self._serve_entry(entry, now))
+            agent_ids = sorted(self._dirty_agents, key=id_key)
+            self._dirty_agents.clear()
+            for agent_id in agent_ids:
+                out.extend(self._serve_agent(agent_id, now))
+        return out
+
+    def _serve_entry(self, entry: Entry, now: float) -> list[Output]:
+        queue = self._queues[entry.queue_id]
+        candidates = dispatch.candidates_for(queue, entry, self._agents)
+        if not candidates:
+            return []
+        chosen, why = dispatch.rank_for_entry(queue, entry, candidates, now, self._rng)
+        return self._offer(queue, entry, chosen, why, now)
+
+    def _serve_agent(self, agent_id: str, now: float) -> list[Output]:
+        out: list[Output] = []
+        agent = self._agents.get(agent_id)
+        while agent is not None and agent.available:
+            found = dispatch.best_entry_for_agent(agent, self._queues)
+            if found is None:
+                break
+            queue, entry, heads = found
+            candidates = dispatch.candidates_for(queue, entry, self._agents)
+            chosen, why = dispatch.rank_for_entry(queue, entry, candidates, now, self._rng)
+            why = dataclasses.replace(
+                why,
+                trigger=f"agent_available:{agent_id}",
+                rule=f"{dispatch.RULE_AGENT}; then {why.rule}",
+                heads=heads,
+            )
+            out.extend(self._offer(queue, entry, chosen, why, now))
+        return out

@@ -1,0 +1,165 @@
+"""What the ACD core says: commands for the call controller and past-tense events for the log.
+
+Commands are imperatives (``OfferToAgent``, ``CancelOffer``, ``HangUpAgent``); events are
+past-tense facts (``CallQueued``, ``CallLeftQueue``, ``AgentStateChanged``). Every routing
+decision carries an :class:`Explanation` so the desktop, the wallboard and the event log can
+answer "why did this call go to this agent?" (SPEC §3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callcenter.acd.model import Activity, Destination, Outcome, OverflowReason, Presence
+
+EXPLAIN_TOP = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredCandidate:
+    """One agent the router looked at, with the sort key it was ranked by (lower wins)."""
+
+    agent_id: str
+    score: tuple[float | str, ...]
+    preferred_skills: int
+    declined_before: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QueueHead:
+    """For an agent who became available: the best caller one of its queues offered."""
+
+    queue_id: str
+    call_id: str
+    priority: int
+    enqueued_at: float
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a caller went to an agent: the rule, the strategy, the candidates and their scores.
+
+    ``candidates`` holds the best :data:`EXPLAIN_TOP` of ``candidate_count`` ranked agents;
+    ``heads`` the best waiting caller of each of the agent's queues when the trigger was an
+    agent becoming available (the cross-queue rule picked the first of them).
+    """
+
+    trigger: str
+    rule: str
+    strategy: str
+    queue_id: str
+    relaxation_level: int
+    candidate_count: int
+    candidates: tuple[ScoredCandidate, ...]
+    heads: tuple[QueueHead, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OfferToAgent:
+    """Ring ``seat`` for ``call_id``; withdraw with :class:`CancelOffer` after the ring timeout."""
+
+    call_id: str
+    agent_id: str
+    seat: str
+    queue_id: str
+    ring_timeout: float
+    category: str
+    callback_number: str | None
+    explanation: Explanation
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOffer:
+    """Stop ringing the agent's phone for this call (timeout, answered elsewhere, abandon)."""
+
+    call_id: str
+    agent_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HangUpAgent:
+    """Logout (SPEC §4): the agent's phone is hung up on the call it has up."""
+
+    agent_id: str
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueued:
+    """A caller entered a queue; position (1 = next) and expected wait are for announcements."""
+
+    call_id: str
+    queue_id: str
+    priority: int
+    position: int
+    expected_wait: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallLeftQueue:
+    """A queue entry ended: answered, abandoned, overflowed, or turned into a callback."""
+
+    call_id: str
+    queue_id: str
+    outcome: Outcome
+    agent_id: str | None
+    waited: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallOverflowed:
+    """The caller must go to ``destination``; the controller carries it out."""
+
+    call_id: str
+    queue_id: str
+    destination: Destination
+    reason: OverflowReason
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequested:
+    """A waiting caller asked to be called back; ``callback_id`` keeps the caller's place."""
+
+    call_id: str
+    callback_id: str
+    queue_id: str
+    number: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged:
+    """Presence or activity of an agent changed; ``actor`` is who caused it (agent, supervisor,
+    or ``"acd"`` for automatic changes such as the no-answer busy)."""
+
+    agent_id: str
+    presence: Presence
+    reason: str
+    activity: Activity
+    at: float
+    actor: str
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChangeDeferred:
+    """Busy asked while off-hook: it applies when the current call ends (SPEC §4)."""
+
+    agent_id: str
+    presence: Presence
+    reason: str
+
+
+Output = (
+    OfferToAgent
+    | CancelOffer
+    | HangUpAgent
+    | CallQueued
+    | CallLeftQueue
+    | CallOverflowed
+    | CallbackRequested
+    | AgentStateChanged
+    | PresenceChangeDeferred
+)

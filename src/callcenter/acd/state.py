@@ -1,0 +1,189 @@
+"""Mutable live state owned by the router: agents, queue entries, waiting lines and timers.
+
+Only :class:`callcenter.acd.router.Acd` mutates these objects. Waiting lines are per-queue heaps
+keyed ``(enqueued_at, seq)`` inside one bucket per priority, so the next caller of a queue is
+found without a scan; entries taken out for an offer keep their key and go back to the same
+place if the offer fails (SPEC §11: a caller keeps its place). Removal is lazy: a heap item is
+live only while its token matches the entry's current token.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import heapq
+from dataclasses import dataclass, field
+
+from callcenter.acd.model import Activity, Category, Presence, QueueConfig
+
+
+@dataclass(slots=True, eq=False)
+class Agent:
+    agent_id: str
+    seat: str
+    category: Category
+    skills: dict[str, int]
+    wrapup: float | None
+    since: float
+    presence: Presence = Presence.READY
+    reason: str = ""
+    activity: Activity = Activity.IDLE
+    pending: tuple[Presence, str] | None = None
+    idle_since: float = 0.0
+    calls_answered: int = 0
+    talk_time: float = 0.0
+    call_started: float = 0.0
+    no_answers: int = 0
+    call_id: str | None = None
+    queue_id: str | None = None
+    levels: dict[str, int] = field(default_factory=dict)
+    timer_token: int = 0
+
+    @property
+    def available(self) -> bool:
+        return self.presence is Presence.READY and self.activity is Activity.IDLE
+
+
+class EntryState(enum.Enum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    DONE = "done"
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """One caller (or callback task) in one queue."""
+
+    call_id: str
+    queue_id: str
+    priority: int
+    category: str
+    enqueued_at: float
+    seq: int
+    callback_number: str | None = None
+    level: int = 0
+    state: EntryState = EntryState.WAITING
+    offers: set[str] = field(default_factory=set)
+    declined: set[str] = field(default_factory=set)
+    heap_token: int = 0
+    ring_token: int = 0
+    wait_token: int = 0
+    relax_token: int = 0
+
+    def order(self, weight: int) -> tuple[int, float, int, int]:
+        """The cross-queue rule: priority, then longest waiting, then queue weight."""
+        return (-self.priority, self.enqueued_at, -weight, self.seq)
+
+
+class QueueState:
+    """A queue's config, its waiting line and its member index."""
+
+    __slots__ = (
+        "aht",
+        "buckets",
+        "config",
+        "counts",
+        "entries",
+        "idle",
+        "latest",
+        "members",
+        "priorities",
+        "ready",
+        "rr_last",
+    )
+
+    def __init__(self, config: QueueConfig) -> None:
+        self.config = config
+        self.buckets: dict[int, list[tuple[float, int, int, Entry]]] = {}
+        self.priorities: list[int] = []  # ascending; iterate reversed for highest first
+        self.entries: dict[str, Entry] = {}
+        self.counts: dict[int, int] = {}  # entries per priority
+        self.latest: dict[int, tuple[float, int]] = {}  # newest (enqueued_at, seq) per priority
+        self.members: dict[str, int] = {}  # logged-in agent -> eligibility level
+        self.idle: set[str] = set()  # members who are ready and idle
+        self.ready: set[str] = set()  # members whose presence is ready
+        self.rr_last: str | None = None
+        self.aht = config.default_handle_time
+
+    def push(self, entry: Entry, token: int) -> None:
+        bucket = self.buckets.get(entry.priority)
+        if bucket is None:
+            bucket = self.buckets[entry.priority] = []
+            bisect.insort(self.priorities, entry.priority)
+        entry.heap_token = token
+        heapq.heappush(bucket, (entry.enqueued_at, entry.seq, token, entry))
+
+    def bucket_head(self, priority: int) -> Entry | None:
+        """The longest-waiting caller of this priority not being offered right now."""
+        bucket = self.buckets[priority]
+        while bucket:
+            _, _, token, entry = bucket[0]
+            if entry.state is EntryState.WAITING and entry.heap_token == token:
+                return entry
+            heapq.heappop(bucket)
+        return None
+
+    def heads(self) -> list[Entry]:
+        """Each priority bucket's head, highest priority first."""
+        found = []
+        for priority in reversed(self.priorities):
+            head = self.bucket_head(priority)
+            if head is not None:
+                found.append(head)
+        return found
+
+    def add(self, entry: Entry, token: int) -> int:
+        """Put a new entry in line; returns its position (1 = next to be served)."""
+        p = entry.priority
+        newest = (entry.enqueued_at, entry.seq) >= self.latest.get(p, (float("-inf"), -1))
+        if newest:
+            self.latest[p] = (entry.enqueued_at, entry.seq)
+            position = 1 + sum(n for q, n in self.counts.items() if q >= p)
+        self.entries[entry.call_id] = entry
+        self.counts[p] = self.counts.get(p, 0) + 1
+        self.push(entry, token)
+        return position if newest else self.position(entry)
+
+    def discard(self, entry: Entry) -> None:
+        """Forget an entry that ended (its heap item, if any, goes stale)."""
+        del self.entries[entry.call_id]
+        self.counts[entry.priority] -= 1
+        entry.heap_token = -1
+
+    def position(self, entry: Entry) -> int:
+        """1 + how many entries of this queue come before ``entry`` (waiting or offered)."""
+        key = (-entry.priority, entry.enqueued_at, entry.seq)
+        ahead = sum(1 for e in self.entries.values() if (-e.priority, e.enqueued_at, e.seq) < key)
+        return 1 + ahead
+
+    def expected_wait(self, position: int) -> float:
+        """Position x average handle time / ready members (one member if none is ready)."""
+        return position * self.aht / max(1, len(self.ready))
+
+
+class TimerKind(enum.Enum):
+    RING = "ring"
+    WRAPUP = "wrapup"
+    MAX_WAIT = "max_wait"
+    RELAX = "relax"
+
+
+class Timers:
+    """A heap of deadlines; a fired timer is acted on only if its token is still current."""
+
+    __slots__ = ("_heap",)
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, TimerKind, str]] = []
+
+    def schedule(self, at: float, token: int, kind: TimerKind, key: str) -> None:
+        heapq.heappush(self._heap, (at, token, kind, key))
+
+    def peek(self) -> tuple[float, int, TimerKind, str] | None:
+        return self._heap[0] if self._heap else None
+
+    def pop(self) -> tuple[float, int, TimerKind, str]:
+        return heapq.heappop(self._heap)
+
+    def __len__(self) -> int:
+        return len(self._heap)
