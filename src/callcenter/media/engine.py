@@ -16,6 +16,7 @@ import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from callcenter.logs import get_logger
 from callcenter.media.codec import Pcm, codec_for, payload_offset, transcode_table
@@ -149,6 +150,21 @@ class MediaEngine:
         ep.close()
         self.pool.release(ep.pair)
         await asyncio.sleep(0)  # let the transports finish closing before the port is reused
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for benches and health pages."""
+        eps = self._eps.values()
+        return {
+            "endpoints": len(self._eps),
+            "ports_in_use": self.pool.in_use,
+            "packets_in": sum(ep.packets_in for ep in eps),
+            "packets_out": sum(ep.packets_out for ep in eps),
+            "playing": len(self._jobs),
+            "recording": len(self._recorders),
+            "mixes": len(self._mixers),
+            "ticks": self.ticker.ticks,
+            "tick_resyncs": self.ticker.resyncs,
+        }
 
     async def close(self) -> None:
         for eid in list(self._eps):
