@@ -1,0 +1,89 @@
+"""The database handle: engine, connection settings per dialect, and one-transaction sessions.
+
+SQLite: WAL journal (readers never block the writer), ``foreign_keys=ON`` (off by default in
+SQLite), a busy timeout, and ``BEGIN IMMEDIATE`` for every transaction. pysqlite's own implicit
+``BEGIN`` is switched off because it starts transactions late and as DEFERRED; a DEFERRED reader
+that later writes can fail with "database is locked" at once, whatever the busy timeout, while an
+IMMEDIATE one waits its turn. PostgreSQL: ``postgresql://`` DSNs are given the psycopg 3 driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from callcenter.storage.errors import Conflict
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+DB_FILENAME = "callcenter.db"
+
+
+def database_url(configured: str, data_dir: Path) -> str:
+    """The URL to use: the configured one (driver made explicit) or the default SQLite file."""
+    if not configured:
+        return f"sqlite:///{(data_dir / DB_FILENAME).resolve()}"
+    for prefix in ("postgresql://", "postgres://"):
+        if configured.startswith(prefix):
+            return "postgresql+psycopg://" + configured[len(prefix) :]
+    return configured
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, see the module docstring
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and its session factory. ``transaction()`` is the only way repositories write."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = database_url(url, Path("."))
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.dialect == "sqlite":
+            if parsed.database:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            else:  # in-memory: one shared connection, or every session sees an empty database
+                kwargs["poolclass"] = StaticPool
+            kwargs["connect_args"] = {"check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_on_connect)
+            event.listen(self.engine, "begin", _sqlite_on_begin)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed if the block returns, rolled back if it raises.
+
+        A constraint violation (unique, foreign key, check) becomes ``Conflict``; the transaction
+        is rolled back first, so nothing of it remains.
+        """
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except IntegrityError as exc:
+            raise Conflict(str(exc.orig).splitlines()[0]) from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()
