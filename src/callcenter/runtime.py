@@ -7,21 +7,90 @@ and stops them all cleanly on SIGTERM or SIGINT.
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
+import ssl
 from contextlib import suppress
+from typing import Any
 
 from callcenter import __version__
+from callcenter.calls.service import CallService, EchoTest, RegistrarLike
 from callcenter.config import Config
 from callcenter.logs import get_logger, setup_logging
+from callcenter.media.control import LocalMedia
+from callcenter.media.engine import MediaEngine
+from callcenter.sip.endpoint import SipEndpoint
+from callcenter.sip.ua import UserAgent
+from callcenter.transport.stack import SipStack
 
 log = get_logger("callcenter.runtime")
+
+
+def _tls_context(config: Config) -> ssl.SSLContext | None:
+    tls = config.sip.tls
+    if not tls.enabled or tls.certfile is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(tls.certfile), str(tls.keyfile) if tls.keyfile else None)
+    return ctx
+
+
+def build_registrar(config: Config, rng: random.Random) -> RegistrarLike | None:
+    """The registrar with the extensions' credentials (None until credentials exist)."""
+    try:
+        from callcenter.sip.auth import DigestChallenger
+        from callcenter.sip.registrar import Registrar
+    except ImportError:  # pragma: no cover - during the staged build-up of the SIP core
+        return None
+    from callcenter.sip_credentials import load_credentials
+
+    secret = rng.getrandbits(256).to_bytes(32, "big")
+    challenger = DigestChallenger(config.sip.realm, secret, config.sip.nonce_ttl)
+    registrar: Any = Registrar(
+        config.sip.realm,
+        challenger,
+        load_credentials(config),
+        min_expires=config.sip.registration_min_expires,
+        max_expires=config.sip.registration_max_expires,
+    )
+    return registrar  # type: ignore[no-any-return]
+
+
+async def start_sip(config: Config, stack: SipStack) -> None:
+    sip = config.sip
+    hosts = [sip.bind] + ([sip.bind6] if sip.bind6 else [])
+    for host in hosts:
+        if sip.udp:
+            await stack.listen_udp(host, sip.port)
+        if sip.tcp:
+            await stack.listen_stream(host, sip.port)
+        tls = _tls_context(config)
+        if tls is not None:
+            await stack.listen_stream(host, sip.tls.port, tls)
+        log.info("sip.listening", host=host, port=sip.port, udp=sip.udp, tcp=sip.tcp,
+                 tls=tls is not None)  # fmt: skip
 
 
 async def serve(config: Config, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set. Services are started here in dependency order."""
     config.server.data_dir.mkdir(parents=True, exist_ok=True)
+    rng = random.SystemRandom()
+    engine = MediaEngine(
+        config.rtp.port_min, config.rtp.port_max, cache_dir=config.server.data_dir / "prompts"
+    )
+    media = LocalMedia(engine)
+    endpoint = SipEndpoint(rng, server_name=f"{config.sip.user_agent}/{__version__}")
+    ua = UserAgent(endpoint, rng)
+    stack = SipStack(ua)
+    calls = CallService(ua, media, build_registrar(config, rng), stack.kick, stack.now)
+    stack.handler = calls.handle
+    calls.routers.append(EchoTest(config.sip.echo_extension))
+    await start_sip(config, stack)
     log.info("server.started", version=__version__, node=config.server.node_name)
     await stop.wait()
+    await calls.close()
+    await stack.close()
+    await engine.close()
     log.info("server.stopped")
 
 

@@ -13,6 +13,7 @@ import itertools
 import socket
 import ssl
 from collections.abc import Callable
+from typing import cast
 
 from callcenter.logs import get_logger
 from callcenter.sip.endpoint import Address
@@ -29,8 +30,7 @@ class _Udp(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's is no subclass
 
     def datagram_received(
         self, data: bytes, addr: tuple[str, int] | tuple[str, int, int, int]
@@ -50,8 +50,7 @@ class _Stream(asyncio.Protocol):
         self.address: Address | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         conn = next(self.stack.conn_ids)
         self.address = Address(self.name, peer[0], peer[1], conn)
@@ -81,9 +80,9 @@ class _Stream(asyncio.Protocol):
 class SipStack:
     """Owns the sockets; feeds the user agent; flushes what it wants to send."""
 
-    def __init__(self, ua: UserAgent, handler: EventHandler) -> None:
+    def __init__(self, ua: UserAgent, handler: EventHandler | None = None) -> None:
         self.ua = ua
-        self.handler = handler
+        self.handler: EventHandler = handler or (lambda events: None)
         self.loop = asyncio.get_running_loop()
         self.udp: dict[int, _Udp] = {}  # by address family
         self.connections: dict[int, _Stream] = {}

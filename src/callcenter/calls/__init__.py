@@ -1,0 +1,1 @@
+"""Calls: the B2BUA application on top of the SIP user agent and the media engine."""

@@ -1,0 +1,225 @@
+"""The call service: what the server does with each SIP event (the B2BUA's application side).
+
+It receives the user agent's events in order (``handle``), starts one asyncio task per call
+for the slow parts (media ports, prompts) and answers through the user agent, then ``kick``s the
+SIP stack so the bytes leave at once. Routing of a new call by its called number is delegated to
+``Router``s tried in order (echo test, extensions, the dialplan); the first that claims the call
+owns it. REGISTER goes to the registrar. An error in one call's task is logged with its
+call-id and ends that call only; it never reaches another call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+from callcenter.calls.media_session import MediaSession, NoCommonCodec
+from callcenter.logs import get_logger
+from callcenter.media.control import MediaControl
+from callcenter.sip.endpoint import MessageRejected
+from callcenter.sip.message import Request, Response
+from callcenter.sip.ua import (
+    Call,
+    CallConfirmed,
+    CallEnded,
+    CallFailed,
+    IncomingCall,
+    InDialogRequest,
+    NonDialogRequest,
+    UaEvent,
+    UserAgent,
+)
+
+log = get_logger("callcenter.calls")
+
+
+class RegistrarLike(Protocol):
+    def handle(
+        self, request: Request, source: tuple[str, str, int], now: float
+    ) -> tuple[Response, list[Any]]: ...
+
+
+class Router(Protocol):
+    """Claims a new call by returning a coroutine that handles it, or None to pass."""
+
+    def route(self, service: CallService, call: Call) -> Coroutine[Any, Any, None] | None: ...
+
+
+class CallService:
+    def __init__(
+        self,
+        ua: UserAgent,
+        media: MediaControl,
+        registrar: RegistrarLike | None,
+        kick: Callable[[], None],
+        now: Callable[[], float],
+    ) -> None:
+        self.ua = ua
+        self.media = media
+        self.registrar = registrar
+        self.kick = kick
+        self.now = now
+        self.routers: list[Router] = []
+        self.sessions: dict[str, MediaSession] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.ended: dict[str, asyncio.Event] = {}
+        self.background: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------- SIP events
+    def handle(self, events: list[UaEvent]) -> None:
+        for ev in events:
+            try:
+                self._dispatch(ev)
+            except Exception:  # one bad event must never stop the others
+                log.exception("calls.event_failed", event=type(ev).__name__)
+
+    def _dispatch(self, ev: UaEvent) -> None:
+        if isinstance(ev, IncomingCall):
+            self._incoming(ev.call)
+        elif isinstance(ev, CallConfirmed):
+            log.info("call.confirmed", call_id=ev.call.invite.call_id)
+        elif isinstance(ev, CallEnded | CallFailed):
+            self._ended(ev.call, ev.reason if isinstance(ev, CallEnded) else str(ev.status))
+        elif isinstance(ev, InDialogRequest):
+            self._in_dialog(ev)
+        elif isinstance(ev, NonDialogRequest):
+            self._non_dialog(ev)
+        elif isinstance(ev, MessageRejected):
+            log.info(
+                "sip.rejected",
+                call_id=ev.call_id,
+                source=f"{ev.source.host}:{ev.source.port}",
+                status=ev.status,
+                reason=ev.reason,
+            )
+
+    def _incoming(self, call: Call) -> None:
+        cid = call.invite.call_id
+        log.info("call.incoming", call_id=cid, caller=call.caller, called=call.called)
+        for router in self.routers:
+            coro = router.route(self, call)
+            if coro is not None:
+                self.ended[call.id] = asyncio.Event()
+                self.tasks[call.id] = asyncio.create_task(self._run(call, coro))
+                return
+        self.ua.reject(call, 404, self.now())
+        log.info("call.rejected", call_id=cid, status=404, reason="no route")
+
+    async def _run(self, call: Call, coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            pass
+        except NoCommonCodec:
+            self.ua.reject(call, 488, self.now())
+            log.info("call.rejected", call_id=call.invite.call_id, status=488)
+        except Exception:
+            log.exception("call.failed", call_id=call.invite.call_id)
+            self.hangup(call)
+        finally:
+            self.tasks.pop(call.id, None)
+            await self.release(call)
+            self.kick()
+
+    def _ended(self, call: Call, reason: str) -> None:
+        log.info("call.ended", call_id=call.invite.call_id, reason=reason)
+        done = self.ended.get(call.id)
+        if done is not None:
+            done.set()
+
+    def _in_dialog(self, ev: InDialogRequest) -> None:
+        req = ev.request
+        now = self.now()
+        if req.method == "INVITE":
+            session = self.sessions.get(ev.call.id)
+            if session is None:
+                self.ua.respond(ev.txn, req, 488, now)
+                return
+            try:
+                answer = session.reoffer(req.body)
+            except NoCommonCodec:
+                self.ua.respond(ev.txn, req, 488, now)
+                return
+            self.ua.respond(ev.txn, req, 200, now, body=answer, content_type="application/sdp")
+            task = asyncio.create_task(session.apply_remote(self.media))
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
+        elif req.method == "INFO":
+            self.ua.respond(ev.txn, req, 200, now)
+            session = self.sessions.get(ev.call.id)
+            if session is not None:
+                session.info_dtmf(req.body)
+        else:
+            self.ua.respond(ev.txn, req, 501, now)
+
+    def _non_dialog(self, ev: NonDialogRequest) -> None:
+        req = ev.request
+        now = self.now()
+        if req.method == "REGISTER" and self.registrar is not None:
+            source = (ev.source.transport, ev.source.host, ev.source.port)
+            resp, events = self.registrar.handle(req, source, now)
+            self.ua.endpoint.respond(ev.txn, resp, now)
+            for rev in events:
+                log.info("sip.registrar", event=type(rev).__name__, **_fields(rev))
+            return
+        self.ua.respond(ev.txn, req, 405 if req.method == "REGISTER" else 481, now)
+
+    # ------------------------------------------------------------ call helpers
+    async def open_media(self, call: Call) -> MediaSession:
+        """Allocate RTP for ``call`` and negotiate its offer; raises NoCommonCodec."""
+        local_ip, _ = self.ua.endpoint.local_for(call.peer)
+        leg = await self.media.create_endpoint(call.invite.call_id, local_ip, group=call.id)
+        session = MediaSession(call, leg)
+        self.sessions[call.id] = session
+        session.answer_offer(call.remote_sdp)
+        await session.apply_remote(self.media)
+        return session
+
+    def answer(self, call: Call, session: MediaSession) -> None:
+        self.ua.answer(call, session.local_sdp, self.now())
+        self.kick()
+
+    def hangup(self, call: Call) -> None:
+        self.ua.bye(call, self.now())
+        self.kick()
+
+    async def wait_ended(self, call: Call) -> None:
+        done = self.ended.get(call.id)
+        if done is not None:
+            await done.wait()
+
+    async def release(self, call: Call) -> None:
+        session = self.sessions.pop(call.id, None)
+        self.ended.pop(call.id, None)
+        if session is not None:
+            await self.media.release(session.leg)
+
+    async def close(self) -> None:
+        for task in list(self.tasks.values()):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+
+def _fields(event: object) -> dict[str, object]:
+    names = getattr(event, "__dataclass_fields__", {})
+    return {n: str(getattr(event, n)) for n in names}
+
+
+class EchoTest:
+    """Dial the echo extension (9196): answer and send every packet back."""
+
+    def __init__(self, extension: str) -> None:
+        self.extension = extension
+
+    def route(self, service: CallService, call: Call) -> Coroutine[Any, Any, None] | None:
+        if call.called != self.extension:
+            return None
+        return self._run(service, call)
+
+    async def _run(self, service: CallService, call: Call) -> None:
+        session = await service.open_media(call)
+        await service.media.echo(session.leg)
+        service.answer(call, session)
+        await service.wait_ended(call)
