@@ -18,7 +18,13 @@ from callcenter.lookup import (
     RoutedLookup,
     resolve,
 )
-from callcenter.lookup.demo import create_demo_db, demo_lookup
+from callcenter.lookup.demo import (
+    DEMO_FLOWS,
+    create_demo_db,
+    demo_lookup,
+    load_demo_dialplan,
+    load_demo_flows,
+)
 
 FLOWS = Path(__file__).resolve().parents[3] / "src" / "callcenter" / "data" / "flows"
 
@@ -91,3 +97,26 @@ async def test_in_memory_records_are_copies() -> None:
     assert record is not None
     record["n"] = 2
     assert await memory.lookup("phone", "1") == {"n": 1}
+
+
+async def test_packaged_demo_assets_route_a_call_to_the_balance(tmp_path: Path) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    registry = load_demo_flows()
+    assert registry.names() == tuple(sorted(DEMO_FLOWS))
+    monday_10am = datetime(2025, 3, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    route = load_demo_dialplan().route("95598", "13800000001", monday_10am)
+    assert route.destination.kind == "flow"
+    session = IvrSession(registry.current(route.destination.target), {"caller": "13800000001"}, 0.0)
+    session.start(0.0)
+    session.on_digit("1", 1.0)
+    command = session.on_digit("2", 2.0)[-1]
+    assert isinstance(command, Lookup)
+    lookup = demo_lookup(create_demo_db(tmp_path / "c.db"))
+    try:
+        out = session.on_lookup_result(await resolve(lookup, command), 3.0)
+    finally:
+        await lookup.aclose()
+    assert isinstance(out[0], Play)
+    assert out[0].prompts == (Tts("张三您好，您的电费余额为123.40元。"),)
