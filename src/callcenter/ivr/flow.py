@@ -43,6 +43,8 @@ from callcenter.ivr.reader import NodeReader
 __all__ = ["MAX_NODES", "NODE_TYPES", "FlowError", "load_flow_text", "parse_flow"]
 
 MAX_NODES = 500
+# libyaml's safe loader when built in: the same safe subset, about ten times faster.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DTMF_KEYS = "0123456789*#"
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
 _VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
@@ -304,7 +306,7 @@ def parse_flow(data: object) -> Flow:
 def load_flow_text(text: str, fmt: Literal["yaml", "json"] = "yaml") -> Flow:
     """Decode YAML (safe loader) or JSON text and ``parse_flow`` it."""
     try:
-        data = yaml.safe_load(text) if fmt == "yaml" else json.loads(text)
+        data = yaml.load(text, Loader=_YAML_LOADER) if fmt == "yaml" else json.loads(text)  # noqa: S506
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise FlowError([f"flow: not valid {fmt.upper()}: {exc}"]) from exc
     return parse_flow(data)

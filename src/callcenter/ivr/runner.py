@@ -191,7 +191,8 @@ class IvrSession:
             self._lookup_done(node, LookupFailed("timeout"), now, out)
         elif isinstance(node, MenuNode):
             self._retry(node, node.timeout_prompts, now, out)
-        elif isinstance(node, CollectNode):
+        else:  # only lookups and input nodes arm a timer
+            assert isinstance(node, CollectNode)
             self._collect_timeout(node, now, out)
         self._drain(now, out)
         return out

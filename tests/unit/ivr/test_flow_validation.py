@@ -55,6 +55,24 @@ def problems(*nodes: dict[str, Any], **header: Any) -> tuple[str, ...]:
             "node 'p': 'interruptible' must be true or false",
         ),
         ({"id": "p", "type": "dance"}, "node 'p': unknown type 'dance'"),
+        (
+            {"id": "p", "type": "play", "prompt": {"file": " "}, "next": "q"},
+            "node 'p': 'prompt': a prompt is",
+        ),
+        (
+            {"id": "p", "type": "play", "prompt": {"tts": "x", "file": "y"}, "next": "q"},
+            "node 'p': 'prompt': a prompt is",
+        ),
+        ({"id": "t", "type": "transfer", "target": "8001"}, "node 't': missing 'to'"),
+        (
+            {
+                "id": "b",
+                "type": "branch",
+                "cases": [{"when": {"time": {"days": "mon", "to": "6pm"}}, "next": "q"}],
+                "else": "q",
+            },
+            "node 'b': time condition: bad time '6pm', expected HH:MM",
+        ),
         (menu(choices={"12": "q"}), "node 'm': bad digit key '12'"),
         (menu(choices={"a": "q"}), "node 'm': bad digit key 'a'"),
         (menu(choices={"1": ""}), "node 'm': choice '1' must name a node"),

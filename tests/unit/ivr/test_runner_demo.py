@@ -176,3 +176,9 @@ def test_after_hours_flow_leaves_a_message() -> None:
     assert d.spoken()[0].startswith("欢迎致电电力客服热线。现在是非工作时间")
     d.step("done")
     assert d.terminals() == [Voicemail("general")]
+
+
+def test_balance_text_reads_as_mandarin_amount() -> None:
+    textnorm = pytest.importorskip("callcenter.ivr.textnorm")
+    d = Driver(demo()).run([("digit", "1"), ("digit", "2"), ("found", FOUND)])
+    assert textnorm.normalize(d.spoken()[-1]) == "张三您好，您的电费余额为一百二十三元四角。"

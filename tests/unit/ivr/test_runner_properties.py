@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from callcenter.ivr import (
     TERMINAL_COMMANDS,
     Flow,
+    FlowError,
     IvrSession,
     LookupFailed,
     Phase,
@@ -106,3 +107,80 @@ def test_any_input_sequence_ends_in_exactly_one_terminal(
     plays = [c for c in commands if isinstance(c, Play)]
     assert [p.seq for p in plays] == list(range(1, len(plays) + 1))
     assert sum(isinstance(c, StopPlay) for c in commands) <= len(plays)
+
+
+def _node(draw: st.DrawFn, i: int, ids: list[str]) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["play", "menu", "collect", "lookup", "branch", "set", "end"]))
+    # Input nodes may point anywhere; others mostly forward, so most flows are loop-free.
+    anywhere = kind in ("menu", "collect") or draw(st.integers(0, 4)) == 0
+    target = st.sampled_from(ids if anywhere else ids[i + 1 :] or ids)
+    node: dict[str, Any] = {"id": ids[i]}
+    if kind == "play":
+        node |= {"type": "play", "prompt": "p{x}", "interruptible": draw(st.booleans())}
+        node["next"] = draw(target)
+    elif kind == "menu":
+        keys = draw(st.lists(st.sampled_from("0123456789*#"), min_size=1, max_size=4, unique=True))
+        node |= {"type": "menu", "prompt": "m", "choices": {k: draw(target) for k in keys}}
+        node |= {"tries": draw(st.integers(1, 3)), "timeout": 2}
+        if draw(st.booleans()):
+            node["on_failure"] = draw(target)
+    elif kind == "collect":
+        lo = draw(st.integers(1, 3))
+        node |= {"type": "collect", "prompt": "c", "var": "x", "min_length": lo}
+        node |= {"max_length": lo + draw(st.integers(0, 3)), "next": draw(target)}
+        node["terminator"] = draw(st.sampled_from(["#", "*", "none"]))
+    elif kind == "lookup":
+        node |= {"type": "lookup", "kind": "k", "key": "{x}", "on_found": draw(target)}
+        node |= {"on_not_found": draw(target), "on_error": draw(target)}
+    elif kind == "branch":
+        when = draw(st.sampled_from([{"var": "x", "op": "exists"}, {"caller_prefix": "138"}]))
+        node |= {"type": "branch", "cases": [{"when": when, "next": draw(target)}]}
+        node["else"] = draw(target)
+    elif kind == "set":
+        node |= {"type": "set", "vars": {"y": "{x}"}, "next": draw(target)}
+    else:
+        node |= draw(
+            st.sampled_from(
+                [
+                    {"type": "hangup"},
+                    {"type": "enqueue", "queue": "q"},
+                    {"type": "voicemail"},
+                    {"type": "transfer", "to": "extension", "target": "8001"},
+                ]
+            )
+        )
+    return node
+
+
+@st.composite
+def random_flow(draw: st.DrawFn) -> Flow | None:
+    size = draw(st.integers(1, 8))
+    ids = [f"n{i}" for i in range(size)]
+    nodes = [_node(draw, i, ids) for i in range(size)]
+    try:
+        return flow(*nodes)
+    except FlowError as exc:  # busy loops are refused by validation, by design
+        assert all("cycle without caller input" in p for p in exc.problems), exc.problems
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(random_flow(), st.lists(event, max_size=40))
+def test_random_valid_flows_never_raise_and_end_once(
+    generated: Flow | None, events: list[tuple[str, Any]]
+) -> None:
+    if generated is None:
+        return
+    now = 0.0
+    session = IvrSession(generated, {"caller": "13800000001"}, now)
+    commands = list(session.start(now))
+    for kind, arg in events:
+        now += 1.0
+        if kind == "timer":
+            deadline = session.next_deadline()
+            now = now if deadline is None else max(now, deadline)
+        commands += feed(session, kind, arg, now)
+    commands += session.on_hangup(now + 1)
+    terminals = [c for c in commands if isinstance(c, TERMINAL_COMMANDS)]
+    assert len(terminals) == 1
+    assert terminals[0] is commands[-1] is session.result
