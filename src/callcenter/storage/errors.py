@@ -10,15 +10,15 @@ class StorageError(Exception):
     """Base class of every error a repository raises on purpose."""
 
 
-class NotFound(StorageError):  # noqa: N818 - a domain word, mapped to 404 by the API
+class NotFound(StorageError):
     """The addressed row does not exist."""
 
 
-class Conflict(StorageError):  # noqa: N818 - mapped to 409 by the API
+class Conflict(StorageError):
     """The write would break a uniqueness rule or the row is in a state that forbids it."""
 
 
-class ValidationFailed(StorageError):  # noqa: N818 - mapped to 422 by the API
+class ValidationFailed(StorageError):
     """An argument is out of range or malformed (agent id range, negative money, bad role)."""
 
 

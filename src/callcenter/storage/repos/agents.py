@@ -94,7 +94,7 @@ def _agent_record(s: Session, row: Agent) -> AgentRecord:
         user_id=row.user_id,
         extension=None if ext is None else ext.number,
         enabled=row.enabled,
-        skills={name: level for name, level in skills.tuples()},
+        skills={name: level for name, level in skills},
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from callcenter.storage.errors import NotFound, ValidationFailed
+from callcenter.storage.errors import Conflict, NotFound, ValidationFailed
 from callcenter.storage.repos._base import Repo, to_record
 from callcenter.storage.schema import IvrFlow, Prompt
 
@@ -40,14 +40,24 @@ class PromptRecord:
 
 class FlowRepo(Repo):
     def add_version(
-        self, name: str, body: dict[str, Any], created_by: str, now: datetime
+        self,
+        name: str,
+        body: dict[str, Any],
+        created_by: str,
+        now: datetime,
+        version: int | None = None,
     ) -> FlowRecord:
-        """Store ``body`` as the next version of ``name`` (not active until ``activate``)."""
+        """Store ``body`` as a new version of ``name`` (not active until ``activate``).
+
+        ``version`` defaults to the next number; a given one must be above every stored one.
+        """
         with self._db.transaction() as s:
-            last = s.scalar(select(func.max(IvrFlow.version)).where(IvrFlow.name == name))
+            last = s.scalar(select(func.max(IvrFlow.version)).where(IvrFlow.name == name)) or 0
+            if version is not None and version <= last:
+                raise Conflict(f"flow {name!r}: version {version} is not above {last}")
             row = IvrFlow(
                 name=name,
-                version=(last or 0) + 1,
+                version=last + 1 if version is None else version,
                 body=body,
                 created_by=created_by,
                 created_at=now,

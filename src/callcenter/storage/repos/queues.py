@@ -85,7 +85,7 @@ def _record(s: Session, row: Queue) -> QueueRecord:
         row.display_name,
         row.enabled,
         _settings_of(row),
-        dict(list(skills.tuples())),
+        {name: level for name, level in skills},
     )
 
 
@@ -209,4 +209,4 @@ class QueueRepo(Repo):
             .order_by(QueueMember.penalty, Queue.name)
         )
         with self._db.transaction() as s:
-            return [MemberRecord(q, agent_id, p) for q, p in s.execute(stmt).tuples()]
+            return [MemberRecord(q, agent_id, p) for q, p in s.execute(stmt)]

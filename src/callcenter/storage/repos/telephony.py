@@ -128,6 +128,20 @@ class ExtensionRepo(Repo):
             cred.ha1_sha256 = digest_ha1(ext.username, realm, password, "SHA-256")
             cred.updated_at = now
 
+    def all_credentials(self, realm: str | None = None) -> list[DigestCredential]:
+        """Every extension's HA1 values (to fill the registrar's in-memory cache at start)."""
+        stmt = select(Extension, SipCredential).join(
+            SipCredential, SipCredential.extension_id == Extension.id
+        )
+        if realm is not None:
+            stmt = stmt.where(SipCredential.realm == realm)
+        with self._db.transaction() as s:
+            pairs = s.execute(stmt.order_by(Extension.username, SipCredential.realm))
+            return [
+                DigestCredential(e.id, e.username, c.realm, c.ha1_md5, c.ha1_sha256, e.enabled)
+                for e, c in pairs
+            ]
+
     def credentials(self, username: str, realm: str) -> DigestCredential | None:
         """The HA1 values for a REGISTER/INVITE challenge of ``username`` in ``realm``."""
         stmt = (
@@ -139,7 +153,7 @@ class ExtensionRepo(Repo):
             found = s.execute(stmt).first()
             if found is None:
                 return None
-            ext, cred = found.tuple()
+            ext, cred = found
             return DigestCredential(
                 ext.id, ext.username, cred.realm, cred.ha1_md5, cred.ha1_sha256, ext.enabled
             )
