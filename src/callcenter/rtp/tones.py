@@ -11,6 +11,7 @@ or int16 numpy arrays (whole tones). Pure numpy; no clock.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +80,10 @@ class ToneGenerator:
         self._edges: npt.NDArray[np.int64] = edges.astype(np.int64)
         self._period = int(edges[-1]) if len(edges) else 0
 
+    def _scaled(self, amplitude: float) -> ToneGenerator:
+        self.amplitude = amplitude
+        return self
+
     @property
     def finished(self) -> bool:
         """A non-repeating plan has played its cadence."""
@@ -86,6 +91,23 @@ class ToneGenerator:
 
     def frame(self, samples: int = 160) -> bytes:
         """The next ``samples`` samples as little-endian PCM16."""
+        cycle = _cycle(self.plan, self.sample_rate, self.amplitude)
+        if cycle is None:
+            return self._compute(samples)
+        start = self.position
+        self.position += samples
+        if not self.plan.repeat:
+            end = min(len(cycle), 2 * self.position)
+            chunk = cycle[min(2 * start, end) : end]
+            return chunk + bytes(2 * samples - len(chunk))
+        size = len(cycle)
+        offset = 2 * start % size
+        out = cycle[offset : offset + 2 * samples]
+        while len(out) < 2 * samples:
+            out += cycle[: 2 * samples - len(out)]
+        return out
+
+    def _compute(self, samples: int) -> bytes:
         n = np.arange(self.position, self.position + samples, dtype=np.int64)
         self.position += samples
         t = n / self.sample_rate
@@ -98,6 +120,20 @@ class ToneGenerator:
             segment = np.searchsorted(self._edges, phase, side="right")
             signal[segment % 2 == 1] = 0.0  # odd segments are the "off" parts of the cadence
         return _to_int16(signal).astype("<i2").tobytes()
+
+
+@functools.lru_cache(maxsize=32)
+def _cycle(plan: TonePlan, sample_rate: int, amplitude: float) -> bytes | None:
+    """One whole cadence period (or one second of a steady tone) when every frequency fits
+    it in whole cycles, so frames can be sliced from it with continuous phase; else None."""
+    seconds = sum(plan.cadence) if plan.cadence else 1.0
+    length = round(seconds * sample_rate)
+    if any(
+        abs(f * length / sample_rate - round(f * length / sample_rate)) > 1e-9
+        for f in plan.frequencies
+    ):
+        return None
+    return ToneGenerator(plan, sample_rate, 0.0)._scaled(amplitude)._compute(length)
 
 
 def tone(

@@ -89,3 +89,11 @@ def test_levels_clip_instead_of_wrapping() -> None:
     loud = tone((450.0, 451.0), 100, level_dbfs=0.0)
     assert loud.max() == 32767 and loud.min() == -32768
     assert dtmf_tone("1", 10).dtype == np.int16
+
+
+def test_frames_match_one_long_tone_across_cycle_wraps_and_odd_frequencies() -> None:
+    for freq in (450.0, 451.3):  # 451.3 Hz does not fit a second in whole cycles: computed
+        gen = ToneGenerator(TonePlan((freq,)), level_dbfs=-10.0)
+        samples = pull(gen, 2.5, frame=137)
+        reference = tone((freq,), len(samples) / 8, level_dbfs=-10.0)
+        assert np.abs(samples.astype(int) - reference.astype(int)).max() <= 1, freq
