@@ -21,6 +21,12 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "ALAW_DECODE",
+    "ALAW_ENCODE",
+    "ALAW_TO_ULAW",
+    "ULAW_DECODE",
+    "ULAW_ENCODE",
+    "ULAW_TO_ALAW",
     "alaw_to_pcm16",
     "alaw_to_ulaw",
     "numpy_alaw_to_pcm16",
