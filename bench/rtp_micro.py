@@ -71,7 +71,7 @@ def main() -> None:
         ("ulaw_to_alaw 160 (translate)", lambda: g711.ulaw_to_alaw(ulaw), 100_000),
         ("RtpStats.receive", stats_receive, 100_000),
         ("parse_rtcp RR", lambda: parse_rtcp(rr), 50_000),
-        ("DtmfReceiver: one digit (8 pkts)", dtmf_receive, 20_000),
+        ("DtmfReceiver: one 100 ms digit (7 pkts)", dtmf_receive, 20_000),
         ("in-band detector per 20 ms frame", lambda: detector.process(pcm), 20_000),
         ("jitter buffer push+pop", jitter_push_pop, 50_000),
         ("ToneGenerator 20 ms frame", lambda: tones.frame(160), 20_000),
