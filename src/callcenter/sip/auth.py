@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import struct
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Mapping
@@ -29,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from callcenter.sip.errors import SipError, SipSyntaxError
-from callcenter.sip.headers import parse_auth_params
 from callcenter.sip.message import Request, Response
 from callcenter.sip.uri import parse_uri
 
@@ -96,6 +96,37 @@ def digest_response(
     if qop is None:
         return _hash(algorithm, f"{ha1}:{nonce}:{ha2}")
     return _hash(algorithm, f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+
+
+# auth-param = token LWS "=" LWS ( token / quoted-string ), separated by commas (§25.1).
+_AUTH_PARAM = re.compile(
+    r'[ \t,]*([A-Za-z0-9_.!%*+`\'~-]+)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"|[^\s,"]*)[ \t]*(?:,|\Z)'
+)
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
+    """``Digest realm="x", nonce="y"`` -> ("digest", {...}); quotes and escapes removed.
+
+    A regular-expression scanner: linear time, several times faster than a per-character
+    loop for the long credentials phones send on every REGISTER and INVITE.
+    """
+    text = value.strip()
+    scheme, _, rest = text.partition(" ")
+    params: dict[str, str] = {}
+    pos, end = 0, len(rest)
+    while pos < end:
+        match = _AUTH_PARAM.match(rest, pos)
+        if match is None:
+            if rest[pos:].strip(" \t,"):
+                raise SipSyntaxError("bad auth parameter")
+            break
+        raw = match.group(2)
+        if raw.startswith('"'):
+            raw = _UNESCAPE.sub(r"\1", raw[1:-1])
+        params[match.group(1).lower()] = raw
+        pos = match.end()
+    return scheme.lower(), params
 
 
 def _quote(value: str) -> str:

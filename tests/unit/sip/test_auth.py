@@ -23,10 +23,11 @@ from callcenter.sip.auth import (
     digest_auth_flow,
     digest_response,
     normalize_algorithm,
+    parse_auth_params,
     parse_challenge,
     select_challenge,
 )
-from callcenter.sip.headers import parse_auth_params
+from callcenter.sip.errors import SipSyntaxError
 from callcenter.sip.message import Headers, Request, Response, parse_message
 
 REALM = "callcenter.test"
@@ -137,6 +138,36 @@ def test_compute_ha1_known_value_and_refusals() -> None:
     )
     with pytest.raises(DigestError):
         compute_ha1("a", "b", "c", "SHA-512-256")
+
+
+def test_parse_auth_params_forms() -> None:
+    assert parse_auth_params('Digest a=1,, b="x, \\"y\\"" ,c=tok ,, ,') == (
+        "digest",
+        {"a": "1", "b": 'x, "y"', "c": "tok"},
+    )
+    assert parse_auth_params("Digest") == ("digest", {})
+    assert parse_auth_params('DIGEST Realm = "r"') == ("digest", {"realm": "r"})
+    for bad in ('Digest a="open', "Digest a=1 b=2", "Digest =1", 'Digest a="x" \n b=1'):
+        with pytest.raises(SipSyntaxError):
+            parse_auth_params(bad)
+
+
+_TOKENS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.", min_size=1, max_size=12)
+_QUOTABLE = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FFF, exclude_characters="\x7f"),
+    max_size=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_TOKENS, st.one_of(_TOKENS, _QUOTABLE), max_size=8))
+def test_parse_auth_params_reads_what_we_write(params: dict[str, str]) -> None:
+    text = "Digest " + ", ".join(f"{k}={_quote(v)}" for k, v in params.items())
+    assert parse_auth_params(text) == ("digest", params)
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def test_normalize_algorithm() -> None:

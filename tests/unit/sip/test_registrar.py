@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcenter.sip.auth import DigestChallenger, build_authorization
-from callcenter.sip.headers import parse_auth_params
+from callcenter.sip.auth import DigestChallenger, build_authorization, parse_auth_params
 from callcenter.sip.message import Headers, Request, Response, parse_message
 from callcenter.sip.registrar import (
     Binding,
