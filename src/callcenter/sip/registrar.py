@@ -132,6 +132,8 @@ class Registrar:
     ) -> None:
         if not 0 < min_expires <= default_expires <= max_expires:
             raise ValueError("need 0 < min_expires <= default_expires <= max_expires")
+        if realm != challenger.realm:
+            raise ValueError("the challenger must issue challenges for the registrar's realm")
         self.realm = realm
         self.challenger = challenger
         self.credentials = lookup

@@ -347,6 +347,8 @@ def test_constructor_checks_limits() -> None:
         Registrar(REALM, ch, DictLookup(USERS), min_expires=0)
     with pytest.raises(ValueError):
         Registrar(REALM, ch, DictLookup(USERS), default_expires=7200)
+    with pytest.raises(ValueError):
+        Registrar("other.realm", ch, DictLookup(USERS))
 
 
 def test_same_request_gets_the_same_to_tag() -> None:
