@@ -74,8 +74,12 @@ class Tts:
         self._pending: dict[str, asyncio.Future[Path]] = {}
         self.synthesised = 0
 
+    def text_for(self, text: str, voice: str) -> str:
+        """What is spoken: Chinese number reading applies to the Mandarin voice only."""
+        return self.normalise(text) if voice == MANDARIN else _squash(text)
+
     def path_for(self, text: str, voice: str) -> Path:
-        key = hashlib.sha256(f"{voice}\0{self.normalise(text)}".encode()).hexdigest()
+        key = hashlib.sha256(f"{voice}\0{self.text_for(text, voice)}".encode()).hexdigest()
         return self.cache_dir / key[:2] / f"{key}.wav"
 
     async def synth(self, text: str, language: str | None = None) -> Path:
@@ -89,7 +93,7 @@ class Tts:
         fut: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
         self._pending[str(path)] = fut
         try:
-            await self._make(self.normalise(text), voice, path)
+            await self._make(self.text_for(text, voice), voice, path)
         except asyncio.CancelledError:
             fut.cancel()
             raise

@@ -119,3 +119,13 @@ async def test_play_to_a_bridged_leg_pauses_the_relay_toward_it(engine: MediaEng
     await wait_for(lambda: any(parse_rtp(d).ssrc == a.ssrc for d in b.received))
     a.close()
     b.close()
+
+
+def test_mandarin_text_is_normalised_before_speaking(tmp_path: Path) -> None:
+    from callcenter.media.tts import MANDARIN, Tts
+
+    tts = Tts(tmp_path)
+    spoken = tts.text_for("余额为123.40元", MANDARIN)
+    assert "123" not in spoken  # digits become Chinese words (ivr.textnorm)
+    assert tts.text_for("Pay 123 now", "en") == "Pay 123 now"
+    assert tts.path_for("余额为123.40元", MANDARIN) != tts.path_for("余额为123.41元", MANDARIN)
