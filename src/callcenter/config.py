@@ -31,6 +31,7 @@ class ServerConfig(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "text"
     node_name: str = "cc1"
+    demo: bool = True  # seed the demo configuration (queues, agents, IVR) when missing
 
 
 class TlsConfig(_Section):

@@ -11,16 +11,22 @@ import random
 import signal
 import ssl
 from contextlib import suppress
-from typing import Any
+from datetime import UTC, datetime
 
 from callcenter import __version__
-from callcenter.calls.service import CallService, EchoTest, RegistrarLike
+from callcenter.calls.service import CallService, EchoTest
 from callcenter.config import Config
 from callcenter.logs import get_logger, setup_logging
 from callcenter.media.control import LocalMedia
 from callcenter.media.engine import MediaEngine
+from callcenter.sip.auth import DigestChallenger
 from callcenter.sip.endpoint import SipEndpoint
+from callcenter.sip.registrar import Registrar
 from callcenter.sip.ua import UserAgent
+from callcenter.sip_credentials import CredentialCache
+from callcenter.storage import demo
+from callcenter.storage.db import database_url
+from callcenter.storage.store import Storage
 from callcenter.transport.stack import SipStack
 
 log = get_logger("callcenter.runtime")
@@ -35,25 +41,32 @@ def _tls_context(config: Config) -> ssl.SSLContext | None:
     return ctx
 
 
-def build_registrar(config: Config, rng: random.Random) -> RegistrarLike | None:
-    """The registrar with the extensions' credentials (None until credentials exist)."""
-    try:
-        from callcenter.sip.auth import DigestChallenger
-        from callcenter.sip.registrar import Registrar
-    except ImportError:  # pragma: no cover - during the staged build-up of the SIP core
-        return None
-    from callcenter.sip_credentials import load_credentials
-
-    secret = rng.getrandbits(256).to_bytes(32, "big")
+def build_registrar(config: Config, secure: random.Random, creds: CredentialCache) -> Registrar:
+    """The registrar; its digest nonces are keyed by a secret drawn from the OS."""
+    secret = secure.getrandbits(256).to_bytes(32, "big")
     challenger = DigestChallenger(config.sip.realm, secret, config.sip.nonce_ttl)
-    registrar: Any = Registrar(
+    return Registrar(
         config.sip.realm,
         challenger,
-        load_credentials(config),
+        creds,
         min_expires=config.sip.registration_min_expires,
-        max_expires=config.sip.registration_max_expires,
+        max_expires=min(config.sip.registration_max_expires, 3600),
+        default_expires=min(3600, config.sip.registration_max_expires),
     )
-    return registrar  # type: ignore[no-any-return]
+
+
+def open_storage(config: Config) -> Storage:
+    """Open (and migrate) the database, close calls a crash left open, seed the demo."""
+    url = database_url(config.database.url, config.server.data_dir)
+    store = Storage.open(url)
+    now = datetime.now(UTC)
+    interrupted = store.recover(now)
+    if interrupted:
+        log.warning("storage.recovered", interrupted_calls=len(interrupted))
+    if config.server.demo:
+        report = demo.seed(store, config.sip.realm, now)
+        log.info("storage.demo_seeded", created=report.total)
+    return store
 
 
 async def start_sip(config: Config, stack: SipStack) -> None:
@@ -74,7 +87,12 @@ async def start_sip(config: Config, stack: SipStack) -> None:
 async def serve(config: Config, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set. Services are started here in dependency order."""
     config.server.data_dir.mkdir(parents=True, exist_ok=True)
-    rng = random.SystemRandom()
+    store = await asyncio.to_thread(open_storage, config)
+    creds = CredentialCache()
+    await asyncio.to_thread(creds.reload, store, config.sip.realm)
+    log.info("sip.credentials_loaded", extensions=len(creds) // 2)
+    secure = random.SystemRandom()  # secrets (digest nonce key) come from the OS
+    rng = random.Random(secure.getrandbits(256))  # tags, branches, Call-IDs: unique, not secret
     engine = MediaEngine(
         config.rtp.port_min, config.rtp.port_max, cache_dir=config.server.data_dir / "prompts"
     )
@@ -82,7 +100,7 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     endpoint = SipEndpoint(rng, server_name=f"{config.sip.user_agent}/{__version__}")
     ua = UserAgent(endpoint, rng)
     stack = SipStack(ua)
-    calls = CallService(ua, media, build_registrar(config, rng), stack.kick, stack.now)
+    calls = CallService(ua, media, build_registrar(config, secure, creds), stack.kick, stack.now)
     stack.handler = calls.handle
     calls.routers.append(EchoTest(config.sip.echo_extension))
     await start_sip(config, stack)
@@ -91,6 +109,7 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     await calls.close()
     await stack.close()
     await engine.close()
+    store.close()
     log.info("server.stopped")
 
 
