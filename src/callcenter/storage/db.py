@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from callcenter.storage.errors import Conflict
+from callcenter.storage.errors import Conflict, ValidationFailed
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 DB_FILENAME = "callcenter.db"
@@ -76,14 +76,17 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session in one transaction: committed if the block returns, rolled back if it raises.
 
-        A constraint violation (unique, foreign key, check) becomes ``Conflict``; the transaction
-        is rolled back first, so nothing of it remains.
+        A constraint violation (unique, foreign key, check) becomes ``Conflict`` and a value the
+        column cannot hold (too long on PostgreSQL) ``ValidationFailed``; the transaction is
+        rolled back first, so nothing of it remains.
         """
         try:
             with self._sessions() as session, session.begin():
                 yield session
         except IntegrityError as exc:
             raise Conflict(str(exc.orig).splitlines()[0]) from exc
+        except DataError as exc:
+            raise ValidationFailed(str(exc.orig).splitlines()[0]) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -142,15 +142,24 @@ class FaultInjector:
 
     def __init__(self, db: Database) -> None:
         self._pattern: re.Pattern[str] | None = None
+        self._skip = 0
         self.fired = 0
         event.listen(db.engine, "before_cursor_execute", self._check)
 
     def fail_on(self, pattern: str) -> None:
         self._pattern = re.compile(pattern, re.IGNORECASE)
+        self._skip = 0
+
+    def skip(self, count: int) -> None:
+        """Let the next ``count`` matching statements through before failing."""
+        self._skip = count
 
     def _check(self, *args: Any) -> None:
         statement: str = args[2]
         if self._pattern is not None and self._pattern.search(statement):
+            if self._skip > 0:
+                self._skip -= 1
+                return
             self._pattern = None
             self.fired += 1
             raise InjectedFaultError(statement.split("\n", 1)[0])

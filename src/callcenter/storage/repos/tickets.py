@@ -144,7 +144,7 @@ class TicketRepo(Repo):
             if ticket.customer_id is not None:
                 require(s, Customer, ticket.customer_id, "customer")
             row = Ticket(
-                number=f"pending-{uuid.uuid4().hex}",
+                number=f"p-{uuid.uuid4().hex[:24]}",  # fits VARCHAR(32) until numbered
                 status="new",
                 created_by=created_by,
                 created_at=now,
