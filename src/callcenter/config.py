@@ -52,6 +52,9 @@ class SipConfig(_Section):
     user_agent: str = "callcenter"
     advertise_address: str | None = None
     nonce_ttl: int = Field(300, ge=10, le=86400)
+    # Digest algorithms offered in challenges. MD5 alone by default: baresip 1.0 and SIPp 3.6
+    # give up when a SHA-256 challenge is offered (docs/sip-auth.md).
+    auth_algorithms: tuple[Literal["MD5", "SHA-256"], ...] = ("MD5",)
     registration_min_expires: int = Field(60, ge=1)
     registration_max_expires: int = Field(3600, ge=60)
     echo_extension: str = "9196"

@@ -44,7 +44,9 @@ def _tls_context(config: Config) -> ssl.SSLContext | None:
 def build_registrar(config: Config, secure: random.Random, creds: CredentialCache) -> Registrar:
     """The registrar; its digest nonces are keyed by a secret drawn from the OS."""
     secret = secure.getrandbits(256).to_bytes(32, "big")
-    challenger = DigestChallenger(config.sip.realm, secret, config.sip.nonce_ttl)
+    challenger = DigestChallenger(
+        config.sip.realm, secret, config.sip.nonce_ttl, algorithms=config.sip.auth_algorithms
+    )
     return Registrar(
         config.sip.realm,
         challenger,
