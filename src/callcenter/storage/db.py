@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -76,9 +76,9 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session in one transaction: committed if the block returns, rolled back if it raises.
 
-        A constraint violation (unique, foreign key, check) becomes ``Conflict`` and a value the
-        column cannot hold (too long on PostgreSQL) ``ValidationFailed``; the transaction is
-        rolled back first, so nothing of it remains.
+        A constraint violation (unique, foreign key, check) becomes ``Conflict``; a value the
+        column cannot hold (too long on PostgreSQL, a naive datetime) ``ValidationFailed``. The
+        transaction is rolled back first, so nothing of it remains.
         """
         try:
             with self._sessions() as session, session.begin():
@@ -87,6 +87,10 @@ class Database:
             raise Conflict(str(exc.orig).splitlines()[0]) from exc
         except DataError as exc:
             raise ValidationFailed(str(exc.orig).splitlines()[0]) from exc
+        except StatementError as exc:
+            if isinstance(exc.orig, ValueError):  # refused by a column type (naive datetime)
+                raise ValidationFailed(str(exc.orig)) from exc
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()
