@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from callcenter.calls.media_session import MediaSession, NoCommonCodec
+from callcenter.calls.media_session import MediaSession, NoCodec
 from callcenter.logs import get_logger
 from callcenter.media.control import MediaControl
 from callcenter.sip.endpoint import MessageRejected
@@ -35,9 +35,7 @@ log = get_logger("callcenter.calls")
 
 
 class RegistrarLike(Protocol):
-    def handle(
-        self, request: Request, source: tuple[str, str, int], now: float
-    ) -> tuple[Response, list[Any]]: ...
+    def handle(self, request: Request, source: Any, now: float) -> tuple[Response, list[Any]]: ...
 
 
 class Router(Protocol):
@@ -65,6 +63,12 @@ class CallService:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.ended: dict[str, asyncio.Event] = {}
         self.background: set[asyncio.Task[None]] = set()
+        # Outgoing legs (agent phones) report their events to whoever placed them.
+        self.watchers: dict[str, Callable[[UaEvent], None]] = {}
+        # DTMF of a call (RFC 4733 from the media engine, or SIP INFO) by its SIP Call-ID.
+        self.dtmf_listeners: dict[str, Callable[[str], None]] = {}
+        self.registration_listeners: list[Callable[[object], None]] = []
+        self._registrar_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------- SIP events
     def handle(self, events: list[UaEvent]) -> None:
@@ -74,7 +78,22 @@ class CallService:
             except Exception:  # one bad event must never stop the others
                 log.exception("calls.event_failed", event=type(ev).__name__)
 
+    def watch(self, call: Call, fn: Callable[[UaEvent], None]) -> None:
+        self.watchers[call.id] = fn
+
+    def on_digit(self, sip_call_id: str, digit: str) -> None:
+        listener = self.dtmf_listeners.get(sip_call_id)
+        if listener is not None:
+            listener(digit)
+
     def _dispatch(self, ev: UaEvent) -> None:
+        call = getattr(ev, "call", None)
+        if call is not None and call.id in self.watchers:
+            watcher = self.watchers[call.id]
+            if isinstance(ev, CallEnded | CallFailed):
+                del self.watchers[call.id]
+            watcher(ev)
+            return
         if isinstance(ev, IncomingCall):
             self._incoming(ev.call)
         elif isinstance(ev, CallConfirmed):
@@ -111,7 +130,7 @@ class CallService:
             await coro
         except asyncio.CancelledError:
             pass
-        except NoCommonCodec:
+        except NoCodec:
             self.ua.reject(call, 488, self.now())
             log.info("call.rejected", call_id=call.invite.call_id, status=488)
         except Exception:
@@ -138,7 +157,7 @@ class CallService:
                 return
             try:
                 answer = session.reoffer(req.body)
-            except NoCommonCodec:
+            except NoCodec:
                 self.ua.respond(ev.txn, req, 488, now)
                 return
             self.ua.respond(ev.txn, req, 200, now, body=answer, content_type="application/sdp")
@@ -148,8 +167,9 @@ class CallService:
         elif req.method == "INFO":
             self.ua.respond(ev.txn, req, 200, now)
             session = self.sessions.get(ev.call.id)
-            if session is not None:
-                session.info_dtmf(req.body)
+            digit = MediaSession.info_dtmf(req.body)
+            if digit is not None and session is not None:
+                self.on_digit(ev.call.invite.call_id, digit)
         else:
             self.ua.respond(ev.txn, req, 501, now)
 
@@ -157,13 +177,35 @@ class CallService:
         req = ev.request
         now = self.now()
         if req.method == "REGISTER" and self.registrar is not None:
-            source = (ev.source.transport, ev.source.host, ev.source.port)
-            resp, events = self.registrar.handle(req, source, now)
+            resp, events = self.registrar.handle(req, ev.source, now)
             self.ua.endpoint.respond(ev.txn, resp, now)
-            for rev in events:
-                log.info("sip.registrar", event=type(rev).__name__, **_fields(rev))
+            self._registrar_events(events)
             return
         self.ua.respond(ev.txn, req, 405 if req.method == "REGISTER" else 481, now)
+
+    def _registrar_events(self, events: list[Any]) -> None:
+        for rev in events:
+            log.info("sip.registrar", event=type(rev).__name__, **_fields(rev))
+            for listener in self.registration_listeners:
+                listener(rev)
+        self._arm_registrar()
+
+    def _arm_registrar(self) -> None:
+        """Expire bindings at their deadline (the registrar is pure; this is its clock)."""
+        registrar = self.registrar
+        deadline = getattr(registrar, "next_deadline", lambda: None)()
+        if self._registrar_timer is not None:
+            self._registrar_timer.cancel()
+            self._registrar_timer = None
+        if deadline is not None:
+            loop = asyncio.get_running_loop()
+            self._registrar_timer = loop.call_at(deadline + 0.01, self._expire_bindings)
+
+    def _expire_bindings(self) -> None:
+        self._registrar_timer = None
+        expire = getattr(self.registrar, "expire", None)
+        if expire is not None:
+            self._registrar_events(expire(self.now()))
 
     # ------------------------------------------------------------ call helpers
     async def open_media(self, call: Call) -> MediaSession:
