@@ -159,6 +159,8 @@ def test_extension_keeps_ha1_that_answers_the_rfc_7616_example(store: Storage) -
     assert cred is not None
     assert _response(cred.ha1_md5, "md5") == RFC_RESPONSES["md5"]
     assert _response(cred.ha1_sha256, "sha256") == RFC_RESPONSES["sha256"]
+    assert (cred.ha1("md5"), cred.ha1("SHA-256-sess")) == (cred.ha1_md5, cred.ha1_sha256)
+    assert cred.ha1("SHA-512-256") is None
     with store.db.transaction() as s:
         dump = " ".join(str(v) for v in s.execute(text("SELECT * FROM sip_credentials")).one())
     assert RFC["password"] not in dump

@@ -41,6 +41,11 @@ class DigestCredential:
     ha1_sha256: str
     enabled: bool
 
+    def ha1(self, algorithm: str) -> str | None:
+        """HA1 for ``MD5`` or ``SHA-256`` (RFC 7616 names, case-insensitive; -sess too)."""
+        name = algorithm.upper().removesuffix("-SESS")
+        return {"MD5": self.ha1_md5, "SHA-256": self.ha1_sha256}.get(name)
+
 
 @dataclass(frozen=True, slots=True)
 class TrunkRecord:

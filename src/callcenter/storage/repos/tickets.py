@@ -1,11 +1,8 @@
 """Complaint tickets (投诉单) and the units they are dispatched to (责任单位).
 
-Workflow (every other move raises ``InvalidTransition`` and changes nothing)::
-
-    new ──dispatch──▶ dispatched ──start──▶ in_progress ──resolve──▶ resolved ──close──▶ closed
-     │                 │   ▲ (re-dispatch)     │  ▲                       │
-     └────resolve──────┴───┴──────resolve──────┘  └──────reopen───────────┘
-
+Workflow (``TRANSITIONS``; every other move raises ``InvalidTransition`` and changes nothing):
+new → dispatched | resolved; dispatched → dispatched (re-dispatch) | in_progress | resolved;
+in_progress → dispatched | resolved; resolved → closed | in_progress (reopen); closed → nothing.
 ``dispatched`` needs a unit. Each creation, move and comment adds a ``ticket_history`` row in the
 same transaction as the change itself.
 """
