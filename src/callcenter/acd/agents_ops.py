@@ -31,12 +31,12 @@ AHT_SMOOTHING = 0.2
 class AgentCommands(Engine):
     def login(self, login: AgentLogin, now: float, *, ready: bool = True) -> list[Output]:
         """座席登录: seat, agent id, category, skills; range-checked; no second login."""
+        self._begin(now)
         self._limits.check(login)
         if login.agent_id in self._agents:
             raise AlreadyLoggedInError(f"agent {login.agent_id} is already logged in elsewhere")
         if login.seat in self._seats:
             raise SeatInUseError(f"seat {login.seat} is in use by agent {self._seats[login.seat]}")
-        self._begin(now)
         agent = Agent(
             login.agent_id, login.seat, login.category, dict(login.skills), login.wrapup, now
         )
@@ -70,8 +70,8 @@ class AgentCommands(Engine):
 
     def logout(self, agent_id: str, now: float, *, actor: str | None = None) -> list[Output]:
         """座席注销: out of every queue; a ringing offer goes back, a call up is hung up."""
-        agent = self._agent(agent_id)
         self._begin(now)
+        agent = self._agent(agent_id)
         out: list[Output] = []
         if agent.activity in OFFERED:
             out.extend(self._withdraw_agent_offer(agent, now, "agent logged out"))
@@ -103,8 +103,8 @@ class AgentCommands(Engine):
 
     def set_ready(self, agent_id: str, now: float, *, actor: str | None = None) -> list[Output]:
         """示闲: ready at once; a deferred busy is cancelled."""
-        agent = self._agent(agent_id)
         self._begin(now)
+        agent = self._agent(agent_id)
         agent.presence, agent.reason, agent.pending = Presence.READY, "", None
         agent.no_answers = 0
         cause = "ready" if actor is None or actor == agent_id else "forced ready"
@@ -114,10 +114,10 @@ class AgentCommands(Engine):
         self, agent_id: str, reason: str, now: float, *, defer: bool = True
     ) -> list[Output]:
         """示忙: at once when on-hook; while off-hook deferred to the call's end (or refused)."""
+        self._begin(now)
         agent = self._agent(agent_id)
         if agent.activity in OFF_HOOK and not defer:
             raise NotOnHookError(f"agent {agent_id} is {agent.activity.value}; busy needs on-hook")
-        self._begin(now)
         if agent.activity in OFF_HOOK:
             agent.pending = (Presence.BUSY, reason)
             return self._finish(now, [PresenceChangeDeferred(agent_id, Presence.BUSY, reason)])
@@ -126,10 +126,10 @@ class AgentCommands(Engine):
 
     def end_wrapup(self, agent_id: str, now: float) -> list[Output]:
         """The agent finished its after-call work early."""
+        self._begin(now)
         agent = self._agent(agent_id)
         if agent.activity is not Activity.WRAP_UP:
             raise NotInWrapUpError(f"agent {agent_id} is {agent.activity.value}")
-        self._begin(now)
         agent.timer_token = -1
         agent.activity, agent.idle_since = Activity.IDLE, now
         return self._finish(now, [self._changed(agent, now, agent_id, "wrap-up ended")])
@@ -148,8 +148,8 @@ class AgentCommands(Engine):
         self, agent_id: str, by: str, now: float, reason: str = "forced busy"
     ) -> list[Output]:
         """强制示忙: at once; a ringing offer is withdrawn, a call that is up continues."""
-        agent = self._agent(agent_id)
         self._begin(now)
+        agent = self._agent(agent_id)
         out: list[Output] = []
         if agent.activity in OFFERED:
             out.extend(self._withdraw_agent_offer(agent, now, "forced busy"))

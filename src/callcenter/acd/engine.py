@@ -3,8 +3,9 @@
 :class:`Engine` owns all live ACD state; the public commands live in
 :class:`callcenter.acd.router.Acd`, which extends it. Theory of operation: every command first
 fires the timers that are due (each at its own deadline), then changes state and marks the
-callers and agents whose options changed as *dirty*; :meth:`Engine._dispatch` then serves dirty
-callers in cross-queue order and lets each dirty agent take callers until none admits it.
+callers and agents whose options changed as *dirty*; :meth:`Engine._dispatch` then lets each
+dirty agent take callers (cross-queue rule) until none admits it, and serves the dirty callers
+in cross-queue order.
 Because every change that could create an (idle eligible agent, waiting caller) pair marks one
 of the two dirty, no such pair survives a command: the router is work-conserving.
 """
@@ -291,6 +292,14 @@ class Engine:
     def _dispatch(self, now: float) -> list[Output]:
         out: list[Output] = []
         while self._dirty_entries or self._dirty_agents:
+            # Agents first: an agent freed in this step takes the best caller across its
+            # queues (the cross-queue rule), which keeps FIFO when a younger caller's offer
+            # failed while an older one waits. Then callers who became waiting in this step,
+            # in cross-queue order.
+            agent_ids = sorted(self._dirty_agents, key=id_key)
+            self._dirty_agents.clear()
+            for agent_id in agent_ids:
+                out.extend(self._serve_agent(agent_id, now))
             entries = sorted(
                 self._dirty_entries,
                 key=lambda e: e.order(self._queues[e.queue_id].config.weight),
@@ -299,10 +308,6 @@ class Engine:
             for entry in entries:
                 if entry.state is EntryState.WAITING:
                     out.extend(self._serve_entry(entry, now))
-            agent_ids = sorted(self._dirty_agents, key=id_key)
-            self._dirty_agents.clear()
-            for agent_id in agent_ids:
-                out.extend(self._serve_agent(agent_id, now))
         return out
 
     def _serve_entry(self, entry: Entry, now: float) -> list[Output]:

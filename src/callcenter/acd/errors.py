@@ -1,7 +1,8 @@
 """Domain errors of the ACD core: each has a stable ``code`` string that the API maps to a 4xx.
 
-Errors are raised before any state is changed, so a refused command leaves the router exactly as
-it was (SPEC §16: "a bad message gets a clear error and changes nothing").
+A command is validated before it changes anything, so a refused command has no effect of its
+own (SPEC §16: "a bad message gets a clear error and changes nothing"); timers that were due
+still fire, and their outputs come back with the router's next answer.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 :class:`Acd` is the one owner of live ACD state. The call controller and the API drive it with
 commands that take ``now``; each returns the list of commands and events to carry out, in order.
-Domain errors (:mod:`callcenter.acd.errors`) are raised before anything changes; timer outputs
-fired by a command that then raised are returned by the next call. Use ``next_deadline()`` and
+Every command first fires the timers due at ``now``; then it validates, and a domain error
+(:mod:`callcenter.acd.errors`) is raised before the command changes anything (the outputs of
+timers it fired are returned by the next call). So an answer that arrives after the ring
+timeout fails with ``NoSuchOfferError``: the deadline is authoritative. Use ``next_deadline()`` and
 ``on_timer(now)`` to drive ring timeouts, wrap-up ends, max-wait overflow and skill relaxation.
 """
 
@@ -36,10 +38,11 @@ class Acd(agents_ops.AgentCommands):
     # ---- queues --------------------------------------------------------------------------
 
     def add_queue(self, config: QueueConfig, now: float) -> list[Output]:
+        """A new queue, live: logged-in agents whose skills fit become members."""
+        self._begin(now)
         config.validate()
         if config.queue_id in self._queues:
             raise QueueExistsError(f"queue {config.queue_id!r} exists")
-        self._begin(now)
         self._queues[config.queue_id] = QueueState(config)
         for agent in self._agents.values():
             self._place(agent, config.queue_id)
@@ -47,9 +50,9 @@ class Acd(agents_ops.AgentCommands):
 
     def update_queue(self, config: QueueConfig, now: float) -> list[Output]:
         """Apply new settings live: memberships, relaxation levels and max-wait timers."""
+        self._begin(now)
         config.validate()
         queue = self._queue(config.queue_id)
-        self._begin(now)
         queue.config = config
         for agent in self._agents.values():
             self._place(agent, config.queue_id)
@@ -62,8 +65,8 @@ class Acd(agents_ops.AgentCommands):
 
     def remove_queue(self, queue_id: str, now: float) -> list[Output]:
         """Waiting callers overflow to the queue's destination; members leave it."""
-        queue = self._queue(queue_id)
         self._begin(now)
+        queue = self._queue(queue_id)
         out: list[Output] = []
         for entry in sorted(queue.entries.values(), key=lambda e: e.order(0)):
             out.extend(self._overflow(entry, now, OverflowReason.QUEUE_REMOVED))
@@ -91,9 +94,9 @@ class Acd(agents_ops.AgentCommands):
         callback_number: str | None = None,
     ) -> list[Output]:
         """A caller joins a queue (from the IVR, a transfer or an overflow)."""
+        self._begin(now)
         queue = self._queue(queue_id)
         self._check_new_call(call_id)
-        self._begin(now)
         entry = Entry(call_id, queue_id, priority, category, now, self._token(), callback_number)
         return self._finish(now, self._admit(queue, entry, now))
 
@@ -127,8 +130,8 @@ class Acd(agents_ops.AgentCommands):
 
     def caller_abandoned(self, call_id: str, now: float) -> list[Output]:
         """The caller hung up while waiting or ringing (or a callback task was cancelled)."""
-        entry = self._entry(call_id)
         self._begin(now)
+        entry = self._entry(call_id)
         out = self._withdraw_all(entry, now, "abandoned", missed=False)
         out.append(self._end(entry, now, Outcome.ABANDONED, None))
         return self._finish(now, out)
@@ -137,9 +140,9 @@ class Acd(agents_ops.AgentCommands):
         self, call_id: str, callback_id: str, number: str, now: float
     ) -> list[Output]:
         """SPEC §11: the caller hangs up; a callback task takes its exact place in line."""
+        self._begin(now)
         entry = self._entry(call_id)
         self._check_new_call(callback_id)
-        self._begin(now)
         out = self._withdraw_all(entry, now, "callback requested", missed=False)
         out.append(self._end(entry, now, Outcome.CALLBACK, None))
         queue = self._queues[entry.queue_id]
@@ -171,14 +174,14 @@ class Acd(agents_ops.AgentCommands):
 
     def offer_ringing(self, call_id: str, agent_id: str, now: float) -> list[Output]:
         """The agent's phone rings (180): reserved becomes ringing."""
-        _, agent = self._offered(call_id, agent_id)
         self._begin(now)
+        _, agent = self._offered(call_id, agent_id)
         return self._finish(now, self._ringing(agent, now))
 
     def offer_answered(self, call_id: str, agent_id: str, now: float) -> list[Output]:
         """The agent answered: the entry ends; other ring-all offers are withdrawn."""
-        entry, agent = self._offered(call_id, agent_id)
         self._begin(now)
+        entry, agent = self._offered(call_id, agent_id)
         entry.offers.discard(agent_id)
         out = self._withdraw_all(entry, now, "answered elsewhere", missed=False)
         queue = self._queues[entry.queue_id]
@@ -188,8 +191,8 @@ class Acd(agents_ops.AgentCommands):
 
     def offer_rejected(self, call_id: str, agent_id: str, now: float) -> list[Output]:
         """The agent declined or the phone was busy: counts as a no-answer (SPEC §3)."""
-        entry, agent = self._offered(call_id, agent_id)
         self._begin(now)
+        entry, agent = self._offered(call_id, agent_id)
         out = self._release_offer(entry, agent, now, "rejected", missed=True)
         if not entry.offers:
             out.extend(self._back_to_line(entry, now))
@@ -203,9 +206,9 @@ class Acd(agents_ops.AgentCommands):
         Unknown call ids are ignored (the controller reports every hang-up, including calls
         that never reached the ACD or whose agent was logged out).
         """
+        self._begin(now)
         if call_id in self._entries:
             return self.caller_abandoned(call_id, now)
-        self._begin(now)
         record = self._calls.pop(call_id, None)
         out = [] if record is None else self._finish_call(record, now, "call ended")
         return self._finish(now, out)
@@ -217,11 +220,11 @@ class Acd(agents_ops.AgentCommands):
 
         The transferring agent's wrap-up starts now, once; the caller's next agent has its own.
         """
+        self._begin(now)
         record = self._calls.get(call_id)
         if record is None:
             raise NotOnCallError(f"call {call_id!r} is not up at an agent")
         target = None if to_queue is None else self._queue(to_queue)
-        self._begin(now)
         del self._calls[call_id]
         out = self._finish_call(record, now, "transferred")
         if target is not None:
@@ -266,9 +269,9 @@ class Acd(agents_ops.AgentCommands):
         self, agent_id: str, skills: Mapping[str, int], now: float
     ) -> list[Output]:
         """New skills apply to future offers (an offer already ringing is not withdrawn)."""
+        self._begin(now)
         agent = self._agent(agent_id)
         self._limits.check_skills(skills)
-        self._begin(now)
         agent.skills = dict(skills)
         for queue_id in self._queues:
             self._place(agent, queue_id)
