@@ -22,7 +22,7 @@ from callcenter.storage.repos.flows import FlowRepo, PromptRepo
 from callcenter.storage.repos.media import RecordingRepo, VoicemailRepo
 from callcenter.storage.repos.queues import QueueRepo
 from callcenter.storage.repos.settings import CategoryRepo, ParamRepo, ScheduleRepo
-from callcenter.storage.repos.telephony import ExtensionRepo, TrunkRepo
+from callcenter.storage.repos.telephony import ExtensionRepo, RegistrationRepo, TrunkRepo
 from callcenter.storage.repos.tickets import TicketRepo, UnitRepo
 from callcenter.storage.repos.users import TokenRepo, UserRepo
 
@@ -38,6 +38,7 @@ class Storage:
         self.audit = AuditRepo(db)
         self.extensions = ExtensionRepo(db)
         self.trunks = TrunkRepo(db)
+        self.registrations = RegistrationRepo(db)
         self.skills = SkillRepo(db)
         self.agents = AgentRepo(db)
         self.seats = SeatRepo(db)

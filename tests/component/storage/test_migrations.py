@@ -14,8 +14,12 @@ from callcenter.storage.schema import metadata
 
 from .helpers import at
 
-PREVIOUS = "0001"
-ADDED_IN_HEAD = {"audit_log", "mailboxes", "voicemail_messages"}
+REVISIONS = ["0001", "0002", "0003"]  # oldest first; the last is head
+ADDED = {"0002": {"audit_log", "mailboxes", "voicemail_messages"}, "0003": {"sip_registrations"}}
+
+
+def _added_after(revision: str) -> set[str]:
+    return set().union(*(tables for rev, tables in ADDED.items() if rev > revision))
 
 
 def _tables(db: Database) -> set[str]:
@@ -32,11 +36,16 @@ def test_empty_database_upgrades_to_head_matching_the_models(empty_url: str) -> 
     db.dispose()
 
 
-def test_previous_revision_upgrades_and_keeps_its_rows(empty_url: str) -> None:
+def test_the_revision_list_is_complete() -> None:
+    assert REVISIONS[-1] == head_revision()
+
+
+@pytest.mark.parametrize("old", REVISIONS[:-1])
+def test_older_revision_upgrades_and_keeps_its_rows(empty_url: str, old: str) -> None:
     db = Database(empty_url)
-    upgrade(db, PREVIOUS)
-    assert current_revision(db) == PREVIOUS
-    assert ADDED_IN_HEAD.isdisjoint(_tables(db))
+    upgrade(db, old)
+    assert current_revision(db) == old
+    assert _added_after(old).isdisjoint(_tables(db))
     store = Storage(db, hasher=fast_hasher())
     user = store.users.create("old", "Old User", "agent", "secret-1", at())
     store.customers.create("4200", "旧客户", at(), phones=["13900000000"], balance_fen=990)
@@ -54,12 +63,13 @@ def test_previous_revision_upgrades_and_keeps_its_rows(empty_url: str) -> None:
     db.dispose()
 
 
-def test_downgrade_to_base_and_up_again(empty_url: str) -> None:
+def test_downgrade_step_by_step_to_base_and_up_again(empty_url: str) -> None:
     db = Database(empty_url)
     upgrade(db)
-    downgrade(db, PREVIOUS)
-    assert current_revision(db) == PREVIOUS
-    assert ADDED_IN_HEAD.isdisjoint(_tables(db))
+    for old in reversed(REVISIONS[:-1]):
+        downgrade(db, old)
+        assert current_revision(db) == old
+        assert _added_after(old).isdisjoint(_tables(db))
     downgrade(db, "base")
     assert _tables(db) == set()
     upgrade(db)
@@ -77,12 +87,12 @@ def test_upgrade_is_idempotent(db_url: str) -> None:
 
 def test_a_failing_migration_leaves_nothing_behind(empty_url: str) -> None:
     db = Database(empty_url)
-    upgrade(db, PREVIOUS)
+    upgrade(db, "0001")
     with db.engine.begin() as conn:  # a stray table in the way of revision 0002
         conn.execute(text("CREATE TABLE mailboxes (id INTEGER PRIMARY KEY)"))
     with pytest.raises(Exception, match=r"(?i)mailboxes"):
         upgrade(db)
-    assert current_revision(db) == PREVIOUS
+    assert current_revision(db) == "0001"
     assert "audit_log" not in _tables(db)  # created before the failure, rolled back with it
     db.dispose()
 

@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 
 from callcenter.storage import Conflict, NotFound, Storage, ValidationFailed
 from callcenter.storage.hashing import token_hash
+from callcenter.storage.repos.telephony import RegistrationRecord
 from callcenter.storage.schema import ApiToken, SipCredential, User
 
 from .helpers import at
@@ -205,3 +206,36 @@ def test_trunk_keeps_ha1_and_allow_list(store: Storage) -> None:
     assert (updated.inbound_ips, updated.enabled) == (["127.0.0.2"], False)
     with pytest.raises(ValidationFailed):
         store.trunks.create("bad", "h", at(), transport="sctp")
+
+
+def _binding(contact: str, expires: float, **kw: object) -> RegistrationRecord:
+    fields: dict[str, object] = {
+        "username": "8001",
+        "aor": "sip:8001@callcenter.local",
+        "contact": contact,
+        "transport": "udp",
+        "source_host": "127.0.0.1",
+        "source_port": 5062,
+        "expires_at": at(expires),
+        "q": None,
+        "call_id": "reg-1",
+        "cseq": 1,
+        "updated_at": at(),
+    } | kw
+    return RegistrationRecord(**fields)  # type: ignore[arg-type]
+
+
+def test_registrations_survive_and_expire(store: Storage) -> None:
+    a = _binding("sip:8001@127.0.0.1:5062", 3600)
+    b = _binding("sip:8001@127.0.0.1:5064", 60, q=0.5)
+    store.registrations.save(a)
+    store.registrations.save(b)
+    refreshed = _binding("sip:8001@127.0.0.1:5062", 7200, cseq=2, updated_at=at(30))
+    store.registrations.save(refreshed)
+    assert store.registrations.live(at(30)) == [refreshed, b]
+    assert store.registrations.live(at(61)) == [refreshed]
+    assert store.registrations.purge_expired(at(61)) == 1
+    assert store.registrations.remove("8001", refreshed.contact) == 1
+    assert store.registrations.live(at(0)) == []
+    with pytest.raises(ValidationFailed):
+        store.registrations.save(_binding("sip:x@y", 10, transport="sctp"))

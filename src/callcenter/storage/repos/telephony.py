@@ -1,4 +1,4 @@
-"""Extensions with per-realm digest credentials, and SIP trunks.
+"""Extensions with per-realm digest credentials, registrar bindings, and SIP trunks.
 
 ``set_password`` turns a password into HA1 values at once (RFC 7616 §3.4.2) and forgets it; the
 SIP layer asks ``credentials(username, realm)`` for the HA1 of the algorithm it challenged with.
@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from callcenter.storage.errors import ValidationFailed
 from callcenter.storage.hashing import digest_ha1
 from callcenter.storage.repos._base import Repo, check_in, check_range, require, to_record
-from callcenter.storage.schema import Extension, SipCredential, Trunk
+from callcenter.storage.schema import Extension, Registration, SipCredential, Trunk
 from callcenter.storage.schema.base import TRANSPORTS
 
 
@@ -240,3 +240,65 @@ class TrunkRepo(Repo):
     def delete(self, trunk_id: int) -> None:
         with self._db.transaction() as s:
             s.delete(require(s, Trunk, trunk_id, "trunk"))
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationRecord:
+    username: str
+    aor: str
+    contact: str
+    transport: str
+    source_host: str
+    source_port: int
+    expires_at: datetime
+    q: float | None
+    call_id: str
+    cseq: int
+    updated_at: datetime
+
+
+class RegistrationRepo(Repo):
+    """Registrar bindings persisted so that phones stay reachable across a restart.
+
+    The registrar owns the live location service in memory; it writes through here on every
+    change and reads ``live(now)`` once at start-up (converting ``expires_at`` to its clock).
+    """
+
+    def save(self, binding: RegistrationRecord) -> None:
+        """Insert or replace the binding of (username, contact)."""
+        check_in(binding.transport, (*TRANSPORTS, "ws", "wss"), "transport")
+        with self._db.transaction() as s:
+            row = s.scalar(
+                select(Registration).where(
+                    Registration.username == binding.username,
+                    Registration.contact == binding.contact,
+                )
+            )
+            if row is None:
+                row = Registration()
+                s.add(row)
+            for name in RegistrationRecord.__dataclass_fields__:
+                setattr(row, name, getattr(binding, name))
+
+    def remove(self, username: str, contact: str | None = None) -> int:
+        """Remove one binding, or all of a user's (``Contact: *``); how many were removed."""
+        stmt = delete(Registration).where(Registration.username == username)
+        if contact is not None:
+            stmt = stmt.where(Registration.contact == contact)
+        with self._db.transaction() as s:
+            return int(getattr(s.execute(stmt), "rowcount", 0))
+
+    def live(self, now: datetime) -> list[RegistrationRecord]:
+        """Bindings that have not expired at ``now``, by user then contact."""
+        stmt = (
+            select(Registration)
+            .where(Registration.expires_at > now)
+            .order_by(Registration.username, Registration.contact)
+        )
+        with self._db.transaction() as s:
+            return [to_record(RegistrationRecord, r) for r in s.scalars(stmt)]
+
+    def purge_expired(self, now: datetime) -> int:
+        with self._db.transaction() as s:
+            result = s.execute(delete(Registration).where(Registration.expires_at <= now))
+            return int(getattr(result, "rowcount", 0))

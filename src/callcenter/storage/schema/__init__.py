@@ -42,7 +42,7 @@ from callcenter.storage.schema.settings import (
     ScheduleHours,
     SystemParam,
 )
-from callcenter.storage.schema.telephony import Extension, SipCredential, Trunk
+from callcenter.storage.schema.telephony import Extension, Registration, SipCredential, Trunk
 
 metadata = Base.metadata
 
@@ -68,6 +68,7 @@ __all__ = [
     "QueueMember",
     "QueueSkill",
     "Recording",
+    "Registration",
     "Schedule",
     "ScheduleHours",
     "Seat",
