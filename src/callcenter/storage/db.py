@@ -92,5 +92,13 @@ class Database:
                 raise ValidationFailed(str(exc.orig)) from exc
             raise
 
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password masked, for logs and error messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"Database({self.safe_url!r})"
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -64,3 +64,11 @@ def test_check_constraints_are_enforced(store: Storage) -> None:
     with pytest.raises(Conflict), store.db.transaction() as s:
         s.execute(text("UPDATE cdrs SET outcome = 'lost' WHERE call_id = 't3'"))
     assert store.cdrs.get("t3").outcome is None  # type: ignore[union-attr]
+
+
+def test_the_password_in_a_url_is_never_shown() -> None:
+    db = Database("postgresql://cc:s3cret@127.0.0.1:1/cc")
+    assert "s3cret" not in db.safe_url
+    assert "s3cret" not in repr(db)
+    assert db.safe_url.startswith("postgresql+psycopg://cc:")
+    db.dispose()
