@@ -1,9 +1,12 @@
 """CDRs and legs, crash recovery (calls that were up become ``interrupted``), no half-written rows
 under injected failures or a killed process, and the event log's growing sequence."""
 
+import enum
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 
@@ -204,3 +207,38 @@ def test_event_log_append_since_and_types(store: Storage) -> None:
     assert store.events.last_seq() == c
     with pytest.raises(ValidationFailed):
         store.events.append("", {}, at())
+
+
+class Reason(enum.Enum):
+    NO_ANSWER = "no_answer"
+
+
+@dataclass(frozen=True)
+class AgentSetBusy:
+    agent_id: int
+    call_id: str
+    reason: Reason
+    since: datetime
+    skills: tuple[str, ...]
+
+
+def test_domain_events_are_logged_by_class_name_with_json_safe_payload(store: Storage) -> None:
+    event = AgentSetBusy(1001, "c9", Reason.NO_ANSWER, at(5), ("billing", "repair"))
+    seq = store.events.append_event(event, at(6))
+    (logged,) = store.events.since(seq - 1)
+    assert (logged.seq, logged.type, logged.call_id, logged.agent_id, logged.at) == (
+        seq,
+        "AgentSetBusy",
+        "c9",
+        1001,
+        at(6),
+    )
+    assert logged.payload == {
+        "agent_id": 1001,
+        "call_id": "c9",
+        "reason": "no_answer",
+        "since": at(5).isoformat(),
+        "skills": ["billing", "repair"],
+    }
+    with pytest.raises(ValidationFailed):
+        store.events.append_event({"not": "a dataclass"}, at())

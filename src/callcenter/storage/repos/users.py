@@ -88,7 +88,13 @@ class UserRepo(Repo):
         self._hasher = hasher or PasswordHasher()
         self._max_failures = max_failures
         self._lockout = lockout
-        self._dummy_hash = self._hasher.hash("not a password")
+        self._dummy: str | None = None
+
+    def _dummy_hash(self) -> str:
+        """A hash to verify against for unknown users (made on first use, not at start-up)."""
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("not a password")
+        return self._dummy
 
     def create(
         self, username: str, display_name: str, role: str, password: str, now: datetime
@@ -176,7 +182,7 @@ class UserRepo(Repo):
         with self._db.transaction() as s:
             row = s.scalar(select(User).where(User.username == username))
             if row is None:
-                verify_secret(self._hasher, self._dummy_hash, password)
+                verify_secret(self._hasher, self._dummy_hash(), password)
                 return LoginResult("bad_credentials", None)
             if row.locked_until is not None and row.locked_until > now:
                 return LoginResult("locked", None, row.locked_until)
