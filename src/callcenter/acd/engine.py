@@ -64,15 +64,19 @@ class Engine:
         self._dirty_entries: set[Entry] = set()
         self._dirty_agents: set[str] = set()
         self._held: list[Output] = []
+        self._last_now = float("-inf")
 
     def _begin(self, now: float) -> None:
         """Fire due timers first; their outputs survive even if the command then fails."""
         self._held.extend(self._advance(now))
+        self._last_now = max(self._last_now, now)
 
     def _finish(self, now: float, out: list[Output]) -> list[Output]:
+        """Dispatch, then fire timers the command armed in the past (a shorter max wait)."""
         result = self._held + out
         self._held = []
         result.extend(self._dispatch(now))
+        result.extend(self._advance(now))
         return result
 
     # ---- small helpers -------------------------------------------------------------------
@@ -231,7 +235,9 @@ class Engine:
         """Fire every timer due at or before ``now``, each at its own deadline."""
         out: list[Output] = []
         while (head := self._timers.peek()) is not None and head[0] <= now:
-            at, token, kind, key = self._timers.pop()
+            deadline, token, kind, key = self._timers.pop()
+            at = max(deadline, self._last_now)  # time never runs backwards in the outputs
+            self._last_now = at
             out.extend(self._fire(at, token, kind, key))
             out.extend(self._dispatch(at))
         return out

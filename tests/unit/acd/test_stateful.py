@@ -198,6 +198,8 @@ class AcdMachine(RuleBasedStateMachine):
             self.pending.discard(o.agent_id)
         before = self.agents.get(o.agent_id, (None, None))[1]
         off_hook = (Activity.RESERVED, Activity.RINGING, Activity.ON_CALL)
+        if o.presence is Presence.LOGGED_OUT:
+            self.pending.discard(o.agent_id)
         if before in off_hook and o.activity not in off_hook and o.agent_id in self.pending:
             assert o.presence is Presence.BUSY, "deferred busy not applied at the call's end"
             self.pending.discard(o.agent_id)
