@@ -21,7 +21,9 @@ from .helpers import at
 
 
 def test_call_lifecycle_with_legs(store: Storage) -> None:
-    store.cdrs.open_call("c1", "13800000001", "95598", at(), caller_leg="c1-a")
+    opened = store.cdrs.open_call("c1", "13800000001", "95598", at(), caller_leg="c1-a")
+    assert (opened.outcome, opened.talk_seconds, opened.ivr_path) == (None, 0.0, [])
+    assert [leg.role for leg in opened.legs] == ["caller"]
     store.cdrs.annotate("c1", ivr_step="welcome", business_category="billing")
     store.cdrs.annotate("c1", ivr_step="menu:1", queue="billing")
     store.cdrs.add_leg("c1", "c1-b", "sip:8001@127.0.0.1", "agent", at(30))

@@ -118,8 +118,6 @@ class CdrRepo(Repo):
                 start_time=start_time,
                 ivr_path=[],
             )
-            row.queue_wait_seconds = row.ring_seconds = row.talk_seconds = 0.0
-            row.hold_seconds = row.wrapup_seconds = 0.0
             s.add(row)
             s.flush()
             if caller_leg is not None:
