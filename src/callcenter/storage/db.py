@@ -9,6 +9,7 @@ IMMEDIATE one waits its turn. PostgreSQL: ``postgresql://`` DSNs are given the p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,12 @@ def database_url(configured: str, data_dir: Path) -> str:
     return configured
 
 
+def _json_dumps(value: Any) -> str:
+    """JSON columns: readable Chinese, and NaN/Infinity refused (PostgreSQL's json rejects them;
+    SQLite would store them and read back a NaN that equals nothing)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, see the module docstring
     cur = dbapi_conn.cursor()
@@ -57,7 +64,7 @@ class Database:
         self.url = database_url(url, Path("."))
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json_dumps}
         if self.dialect == "sqlite":
             if parsed.database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -77,7 +84,8 @@ class Database:
         """A session in one transaction: committed if the block returns, rolled back if it raises.
 
         A constraint violation (unique, foreign key, check) becomes ``Conflict``; a value the
-        column cannot hold (too long on PostgreSQL, a naive datetime) ``ValidationFailed``. The
+        column cannot hold (too long on PostgreSQL, a naive datetime, NaN in JSON)
+        ``ValidationFailed``. The
         transaction is rolled back first, so nothing of it remains.
         """
         try:
@@ -91,6 +99,8 @@ class Database:
             if isinstance(exc.orig, ValueError):  # refused by a column type (naive datetime)
                 raise ValidationFailed(str(exc.orig)) from exc
             raise
+        except ValueError as exc:  # a value the driver cannot send (psycopg: NaN in JSON)
+            raise ValidationFailed(str(exc)) from exc
 
     @property
     def safe_url(self) -> str:
