@@ -85,8 +85,7 @@ class Database:
 
         A constraint violation (unique, foreign key, check) becomes ``Conflict``; a value the
         column cannot hold (too long on PostgreSQL, a naive datetime, NaN in JSON)
-        ``ValidationFailed``. The
-        transaction is rolled back first, so nothing of it remains.
+        ``ValidationFailed``. The transaction is rolled back first, so nothing of it remains.
         """
         try:
             with self._sessions() as session, session.begin():
