@@ -19,7 +19,6 @@ import heapq
 import random
 
 from callcenter.acd.events import EXPLAIN_TOP, Explanation, QueueHead, ScoredCandidate
-from callcenter.acd.model import Strategy
 from callcenter.acd.state import Agent, Entry, QueueState
 from callcenter.acd.strategies import (
     OFFER_ALL,
@@ -108,7 +107,3 @@ def _first_admitting(queue: QueueState, level: int) -> Entry | None:
         if head is not None and head.level >= level:
             return head
     return None
-
-
-def is_offer_all(strategy: Strategy) -> bool:
-    return strategy in OFFER_ALL

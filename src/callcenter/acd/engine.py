@@ -199,6 +199,7 @@ class Engine:
         if expired and entry.callback_number is None:
             return self._overflow(entry, now, OverflowReason.MAX_WAIT)
         entry.state = EntryState.WAITING
+        entry.ring_token = -1  # the old ring timer must not fire on the waiting caller
         queue.push(entry, self._token())
         self._dirty_entries.add(entry)
         return []
@@ -254,8 +255,6 @@ class Engine:
         if entry is None:
             return []
         if kind is TimerKind.RING and entry.ring_token == token:
-            if entry.state is not EntryState.OFFERED:
-                return []
             out = self._withdraw_all(entry, at, "ring timeout", missed=True)
             return out + self._back_to_line(entry, at)
         if kind is TimerKind.MAX_WAIT and entry.wait_token == token:

@@ -123,15 +123,6 @@ class QueueState:
             heapq.heappop(bucket)
         return None
 
-    def heads(self) -> list[Entry]:
-        """Each priority bucket's head, highest priority first."""
-        found = []
-        for priority in reversed(self.priorities):
-            head = self.bucket_head(priority)
-            if head is not None:
-                found.append(head)
-        return found
-
     def add(self, entry: Entry, token: int) -> int:
         """Put a new entry in line; returns its position (1 = next to be served)."""
         p = entry.priority
@@ -184,6 +175,3 @@ class Timers:
 
     def pop(self) -> tuple[float, int, TimerKind, str]:
         return heapq.heappop(self._heap)
-
-    def __len__(self) -> int:
-        return len(self._heap)

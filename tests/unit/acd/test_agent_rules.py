@@ -25,6 +25,7 @@ from callcenter.acd import (
     QueueConfig,
     SeatInUseError,
     SkillRequirement,
+    Strategy,
 )
 from tests.unit.acd.helpers import login, make, of, offers
 
@@ -246,6 +247,8 @@ def test_end_wrap_up_early() -> None:
     acd.call_ended("a", 3.0)
     acd.enqueue("b", "q", 3.5)
     assert offers(acd.end_wrapup("1", 4.0)) == [("b", "1")]
+    assert acd.on_timer(8.0) == []  # the cancelled wrap-up timer does nothing
+    assert acd.next_deadline() == 14.0  # b's ring timeout
 
 
 def test_zero_wrap_up_goes_straight_to_idle() -> None:
@@ -322,3 +325,55 @@ def test_answer_counts_calls_and_talk_time() -> None:
     acd.call_ended("c", 62.0)
     view = acd.agent_view("1")
     assert (view.calls_answered, view.talk_time) == (1, 60.0)
+
+
+def test_ringing_is_reported_once() -> None:
+    acd = make(Q)
+    login(acd, "1", 0.0)
+    acd.enqueue("c", "q", 1.0)
+    assert of(AgentStateChanged, acd.offer_ringing("c", "1", 1.1))[0].activity is Activity.RINGING
+    assert acd.offer_ringing("c", "1", 1.2) == []
+
+
+def test_logout_of_one_ring_all_agent_keeps_the_others_ringing() -> None:
+    acd = make(QueueConfig("q", strategy=Strategy.RING_ALL))
+    login(acd, "1", 0.0)
+    login(acd, "2", 0.0)
+    acd.enqueue("c", "q", 1.0)
+    acd.logout("1", 2.0)
+    assert acd.entry_view("c").offered_to == ("2",)
+
+
+def test_force_busy_while_ringing_then_the_old_ring_timer_is_harmless() -> None:
+    acd = make(Q)
+    login(acd, "1", 0.0)
+    acd.enqueue("c", "q", 1.0)
+    acd.force_busy("1", "900", 2.0)
+    assert acd.on_timer(30.0) == []
+    assert acd.entry_view("c").offered_to == ()
+
+
+def test_call_ends_after_its_queue_was_removed() -> None:
+    acd = make(Q)
+    login(acd, "1", 0.0)
+    login(acd, "2", 0.0, wrapup=4.0)
+    acd.enqueue("a", "q", 1.0)
+    acd.enqueue("b", "q", 1.0)
+    acd.offer_answered("a", "1", 2.0)
+    acd.offer_answered("b", "2", 2.0)
+    acd.remove_queue("q", 3.0)
+    out = acd.call_ended("a", 4.0)
+    assert of(AgentStateChanged, out)[0].activity is Activity.IDLE  # no queue: no wrap-up
+    out = acd.call_ended("b", 4.0)
+    assert of(AgentStateChanged, out)[0].activity is Activity.WRAP_UP  # its own wrap-up
+
+
+def test_ended_wrap_up_leaves_no_deadline() -> None:
+    acd = make(Q)
+    login(acd, "1", 0.0)
+    acd.enqueue("a", "q", 1.0)
+    acd.offer_answered("a", "1", 2.0)
+    acd.call_ended("a", 3.0)
+    assert acd.next_deadline() == 8.0
+    acd.end_wrapup("1", 4.0)
+    assert acd.next_deadline() is None
