@@ -78,6 +78,11 @@ class WebConfig(_Section):
     port: int = Field(8080, ge=1, le=65535)
 
 
+class IvrConfig(_Section):
+    dialplan: Path | None = None  # YAML dialplan; None: the demo dialplan
+    flows_dir: Path | None = None  # extra flows (*.yaml, *.json) published over the demo ones
+
+
 class DatabaseConfig(_Section):
     url: str = ""  # empty: SQLite file under server.data_dir
 
@@ -88,6 +93,7 @@ class Config(_Section):
     rtp: RtpConfig = RtpConfig()
     web: WebConfig = WebConfig()
     database: DatabaseConfig = DatabaseConfig()
+    ivr: IvrConfig = IvrConfig()
 
 
 def _set_path(tree: dict[str, Any], path: list[str], value: str) -> None:

@@ -13,10 +13,20 @@ import ssl
 from contextlib import suppress
 from datetime import UTC, datetime
 
+import yaml
+
 from callcenter import __version__
+from callcenter.acd import Acd
+from callcenter.calls.acd_config import queue_config
+from callcenter.calls.agents import AgentDirectory, OwnCustomersLookup, PhoneLogin
+from callcenter.calls.center import ContactCenter
 from callcenter.calls.service import CallService, EchoTest
 from callcenter.config import Config
+from callcenter.dialplan import Dialplan, parse_dialplan
+from callcenter.ivr.flow import load_flow_text
+from callcenter.ivr.registry import FlowRegistry
 from callcenter.logs import get_logger, setup_logging
+from callcenter.lookup.demo import load_demo_dialplan, load_demo_flows
 from callcenter.media.control import LocalMedia
 from callcenter.media.engine import MediaEngine
 from callcenter.sip.auth import DigestChallenger
@@ -25,6 +35,7 @@ from callcenter.sip.registrar import Registrar
 from callcenter.sip.ua import UserAgent
 from callcenter.sip_credentials import CredentialCache
 from callcenter.storage import demo
+from callcenter.storage.aio import AsyncStorage
 from callcenter.storage.db import database_url
 from callcenter.storage.store import Storage
 from callcenter.transport.stack import SipStack
@@ -71,6 +82,42 @@ def open_storage(config: Config) -> Storage:
     return store
 
 
+def load_routing(config: Config) -> tuple[Dialplan, FlowRegistry]:
+    """The dialplan and the IVR flows: the demo ones, or the files the configuration names."""
+    flows = load_demo_flows()
+    if config.ivr.flows_dir is not None:
+        for path in sorted(config.ivr.flows_dir.glob("*.y*ml")) + sorted(
+            config.ivr.flows_dir.glob("*.json")
+        ):
+            text = path.read_text(encoding="utf-8")
+            flows.publish(load_flow_text(text, "json" if path.suffix == ".json" else "yaml"))
+    if config.ivr.dialplan is None:
+        return load_demo_dialplan(), flows
+    data = yaml.safe_load(config.ivr.dialplan.read_text(encoding="utf-8"))
+    return parse_dialplan(data), flows
+
+
+async def build_center(
+    config: Config, calls: CallService, registrar: Registrar, store: Storage
+) -> ContactCenter:
+    """The ACD with the stored queues, the agent directory, dialplan, flows and lookups."""
+    aio = AsyncStorage(store)
+    directory = AgentDirectory()
+    queues = await aio.run(store.queues.all)
+    await aio.run(directory.reload, store)
+    acd = Acd(random.Random(random.SystemRandom().getrandbits(64)))
+    center = ContactCenter(calls, acd, directory, registrar, aio, config.server.data_dir)
+    for rec in queues:
+        if rec.enabled:
+            center.command(acd.add_queue, queue_config(rec), calls.now())
+            center.recording_policies[rec.name] = rec.settings.recording_policy
+    center.dialplan, center.flows = load_routing(config)
+    center.lookup = OwnCustomersLookup(aio)
+    calls.registration_listeners.append(PhoneLogin(acd, directory, calls.now, center.apply))
+    log.info("acd.ready", queues=len(queues), agents=len(directory.by_id))
+    return center
+
+
 async def start_sip(config: Config, stack: SipStack) -> None:
     sip = config.sip
     hosts = [sip.bind] + ([sip.bind6] if sip.bind6 else [])
@@ -102,13 +149,18 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     endpoint = SipEndpoint(rng, server_name=f"{config.sip.user_agent}/{__version__}")
     ua = UserAgent(endpoint, rng)
     stack = SipStack(ua)
-    calls = CallService(ua, media, build_registrar(config, secure, creds), stack.kick, stack.now)
+    registrar = build_registrar(config, secure, creds)
+    calls = CallService(ua, media, registrar, stack.kick, stack.now)
     stack.handler = calls.handle
     calls.routers.append(EchoTest(config.sip.echo_extension))
+    center = await build_center(config, calls, registrar, store)
+    calls.routers.append(center)
+    media.on_dtmf = lambda ev: calls.on_digit(ev.call_id, ev.digit)
     await start_sip(config, stack)
     log.info("server.started", version=__version__, node=config.server.node_name)
     await stop.wait()
     await calls.close()
+    await center.close()
     await stack.close()
     await engine.close()
     store.close()

@@ -36,7 +36,7 @@ class NoCodec(Exception):
 
 @dataclass
 class MediaSession:
-    call: Call
+    call: Call | None  # None for a leg we offer before its INVITE exists (agent phones)
     leg: Leg
     local_sdp: bytes = b""
     media: NegotiatedMedia | None = None

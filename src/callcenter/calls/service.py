@@ -24,6 +24,7 @@ from callcenter.sip.ua import (
     CallConfirmed,
     CallEnded,
     CallFailed,
+    CallProgress,
     IncomingCall,
     InDialogRequest,
     NonDialogRequest,
@@ -88,7 +89,8 @@ class CallService:
 
     def _dispatch(self, ev: UaEvent) -> None:
         call = getattr(ev, "call", None)
-        if call is not None and call.id in self.watchers:
+        watched = isinstance(ev, CallProgress | CallConfirmed | CallFailed | CallEnded)
+        if watched and call is not None and call.id in self.watchers:
             watcher = self.watchers[call.id]
             if isinstance(ev, CallEnded | CallFailed):
                 del self.watchers[call.id]

@@ -1,0 +1,199 @@
+"""The contact center: dialplan -> IVR -> ACD queue -> agent phone -> bridge -> wrap-up.
+
+Theory of operation: ``ContactCenter.route`` claims every new call that the dialplan sends to a
+flow or a queue and runs it as one task (``inbound.InboundCall``). The pure ACD is owned here:
+every command's outputs go through ``apply``, which offers calls to agents (an INVITE to the
+agent's registered contact, carrying the caller's number, business category and customer id),
+withdraws offers (CANCEL), hangs up agents and carries out overflows. One loop timer drives the
+ACD's deadlines (ring timeouts, wrap-up ends, max wait). Every step lands in the CDR and the
+event log through the storage thread; the event loop never waits on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from callcenter.acd import Acd
+from callcenter.acd.errors import AcdError
+from callcenter.acd.events import (
+    AgentStateChanged,
+    CallLeftQueue,
+    CallOverflowed,
+    CallQueued,
+    CancelOffer,
+    HangUpAgent,
+    OfferToAgent,
+    Output,
+)
+from callcenter.calls.agents import AgentDirectory
+from callcenter.calls.inbound import InboundCall
+from callcenter.calls.service import CallService
+from callcenter.dialplan import Dialplan
+from callcenter.ivr.registry import FlowRegistry
+from callcenter.logs import get_logger
+from callcenter.lookup.base import LookupProvider
+from callcenter.sip.registrar import Registrar
+from callcenter.sip.ua import Call
+from callcenter.storage.aio import AsyncStorage
+
+log = get_logger("callcenter.center")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+class ContactCenter:
+    def __init__(
+        self,
+        service: CallService,
+        acd: Acd,
+        directory: AgentDirectory,
+        registrar: Registrar,
+        store: AsyncStorage,
+        data_dir: Path,
+    ) -> None:
+        self.service = service
+        self.acd = acd
+        self.directory = directory
+        self.registrar = registrar
+        self.store = store
+        self.data_dir = data_dir
+        self.dialplan: Dialplan | None = None
+        self.flows = FlowRegistry()
+        self.lookup: LookupProvider | None = None
+        self.calls: dict[str, InboundCall] = {}  # by ACD call id (the caller's SIP Call-ID)
+        self.background: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self.wall: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.recording_policies: dict[str, str] = {}
+
+    def recording_policy(self, queue_id: str) -> str:
+        return self.recording_policies.get(queue_id, "none")
+
+    # ------------------------------------------------------------- routing
+    def route(self, service: CallService, call: Call) -> Coroutine[Any, Any, None] | None:
+        if self.dialplan is None:
+            return None
+        decision = self.dialplan.route(call.called, call.caller, self.wall())
+        dest = decision.destination
+        if dest.kind not in ("flow", "queue", "voicemail"):
+            return None  # extensions and echo belong to other routers; "hangup" is a 404
+        log.info("call.routed", call_id=call.invite.call_id, destination=str(dest),
+                 rule=decision.rule or "-")  # fmt: skip
+        inbound = InboundCall(self, call, dest.kind, dest.target)
+        self.calls[inbound.acd_id] = inbound
+        return inbound.run()
+
+    def forget(self, inbound: InboundCall) -> None:
+        self.calls.pop(inbound.acd_id, None)
+
+    # ----------------------------------------------------------------- ACD
+    def now(self) -> float:
+        return self.service.now()
+
+    def command(self, fn: Callable[..., list[Output]], *args: Any, **kwargs: Any) -> bool:
+        """Run one ACD command and apply its outputs; False (logged) when the ACD refused."""
+        try:
+            outputs = fn(*args, **kwargs)
+        except AcdError as exc:
+            log.info("acd.refused", command=getattr(fn, "__name__", "?"), error=str(exc))
+            return False
+        self.apply(outputs)
+        return True
+
+    def apply(self, outputs: list[Output]) -> None:
+        for out in outputs:
+            try:
+                self._apply_one(out)
+            except Exception:
+                log.exception("acd.output_failed", output=type(out).__name__)
+            self.record_event(out)
+        self._arm()
+        self.service.kick()
+
+    def _apply_one(self, out: Output) -> None:
+        if isinstance(out, AgentStateChanged):
+            log.info("agent.state", agent_id=out.agent_id, presence=out.presence.value,
+                     activity=out.activity.value, reason=out.reason, cause=out.cause)  # fmt: skip
+            return
+        call_id = getattr(out, "call_id", None)
+        inbound = self.calls.get(call_id) if isinstance(call_id, str) else None
+        if inbound is None:
+            if isinstance(out, OfferToAgent):  # the caller left between decision and offer
+                self.command(self.acd.offer_rejected, out.call_id, out.agent_id, self.now())
+            return
+        if isinstance(out, OfferToAgent):
+            self.spawn(inbound.offer(out))
+        elif isinstance(out, CancelOffer):
+            inbound.withdraw(out.agent_id, out.reason)
+        elif isinstance(out, HangUpAgent):
+            inbound.hangup_all("agent logged out")
+        elif isinstance(out, CallOverflowed):
+            inbound.overflow(out)
+        elif isinstance(out, CallQueued):
+            inbound.queued(out)
+        elif isinstance(out, CallLeftQueue):
+            inbound.left_queue(out)
+
+    def _arm(self) -> None:
+        deadline = self.acd.next_deadline()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if deadline is not None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_at(max(deadline, loop.time()), self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self.apply(self.acd.on_timer(self.now()))
+
+    # ------------------------------------------------------------- helpers
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("center.task_failed", error=repr(task.exception()))
+
+    def record_event(self, event: object, call_id: str | None = None) -> None:
+        """Append a domain event to the event log (on the storage thread, in order)."""
+        payload = _plain(event)
+        if not isinstance(payload, dict):
+            payload = {"value": payload}
+        cid = call_id or payload.get("call_id")
+        agent = payload.get("agent_id")
+        events = self.store.sync.events
+        self.spawn(
+            self.store.run(
+                events.append, type(event).__name__, payload, datetime.now(UTC),
+                call_id=cid if isinstance(cid, str) else None,
+                agent_id=int(agent) if isinstance(agent, str) and agent.isdigit() else None,
+            )
+        )  # fmt: skip
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        for task in list(self.background):
+            task.cancel()
+        if self.background:
+            await asyncio.gather(*self.background, return_exceptions=True)

@@ -1,0 +1,141 @@
+"""SIPp helpers for end-to-end tests: scenario builders and runners.
+
+SIPp does not accept scenario variables in pauses or timeouts, so caller scenarios are written
+from a template with the numbers of each test.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .conftest import need
+
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+
+_HEAD = """\
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>{peer}
+      Call-ID: [call_id]
+      CSeq: {cseq} {method}
+      Contact: <sip:[field0]@[local_ip]:[local_port]>
+      Max-Forwards: 70"""
+
+
+def _request(method: str, cseq: int, body: str = "", ctype: str = "", peer: bool = True) -> str:
+    head = _HEAD.format(peer="[peer_tag_param]" if peer else "", cseq=cseq, method=method)
+    lines = [f"      {method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0", head]
+    if ctype:
+        lines.append(f"      Content-Type: {ctype}")
+    lines.append("      Content-Length: [len]")
+    text = "\n".join(lines) + "\n\n" + body
+    retrans = ' retrans="500"' if method != "ACK" else ""
+    return f"  <send{retrans}>\n    <![CDATA[\n{text}\n    ]]>\n  </send>\n"
+
+
+SDP = """\
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-16
+"""
+
+
+def caller_scenario(digits: str = "", before_ms: int = 1000, between_ms: int = 300,
+                    hold_ms: int = 5000, expect_bye: bool = False) -> str:  # fmt: skip
+    """Call [service] as [field0], send ``digits`` as SIP INFO, stay ``hold_ms``, hang up.
+
+    With ``expect_bye`` the server must hang up within ``hold_ms`` (else the call fails);
+    otherwise a BYE from the server is answered and counts as success too.
+    """
+    parts = ['<?xml version="1.0" encoding="UTF-8" ?>', '<scenario name="caller">']
+    parts.append(_request("INVITE", 1, SDP, "application/sdp", peer=False))
+    parts.append('  <recv response="100" optional="true" />')
+    parts.append('  <recv response="180" optional="true" />')
+    parts.append('  <recv response="183" optional="true" />')
+    parts.append('  <recv response="200" rtd="true" />')
+    parts.append(_request("ACK", 1))
+    parts.append(f'  <pause milliseconds="{before_ms}" />')
+    for i, digit in enumerate(digits):
+        if i:
+            parts.append(f'  <pause milliseconds="{between_ms}" />')
+        parts.append(_request("INFO", 2 + i, f"      Signal={digit}\n      Duration=160\n",
+                              "application/dtmf-relay"))  # fmt: skip
+        parts.append('  <recv response="200" />')
+    cseq = 2 + len(digits)
+    on_timeout = "fail" if expect_bye else "hangup"
+    parts.append(f'  <recv request="BYE" timeout="{hold_ms}" ontimeout="{on_timeout}" '
+                 'next="bye_in" />')  # fmt: skip
+    parts.append('  <label id="hangup" />')
+    parts.append(_request("BYE", cseq))
+    parts.append('  <recv response="200" next="end" />')
+    parts.append('  <label id="fail" />')
+    parts.append('  <nop><action><exec int_cmd="stop_now" /></action></nop>')
+    parts.append('  <label id="bye_in" />')
+    parts.append("""  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>""")
+    parts.append('  <label id="end" />')
+    parts.append("</scenario>")
+    return "\n".join(parts) + "\n"
+
+
+@dataclass
+class SippResult:
+    rc: int
+    ok: int
+    failed: int
+    text: str
+
+
+def parse_screen(text: str) -> tuple[int, int]:
+    ok = re.search(r"Successful call\s*\|\s*\d+\s*\|\s*(\d+)", text)
+    failed = re.search(r"Failed call\s*\|\s*\d+\s*\|\s*(\d+)", text)
+    return (int(ok.group(1)) if ok else -1, int(failed.group(1)) if failed else -1)
+
+
+def run(args: list[str], cwd: Path, timeout: float = 120) -> SippResult:
+    sipp = need("sipp")
+    screen = cwd / f"screen-{len(list(cwd.glob('screen-*')))}.txt"
+    cmd = [sipp, *args, "-nostdin", "-trace_screen", "-screen_file", str(screen),
+           "-trace_err", "-error_file", str(screen.with_suffix(".err"))]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          check=False)  # fmt: skip
+    text = screen.read_text() if screen.exists() else proc.stdout + proc.stderr
+    ok, failed = parse_screen(text)
+    return SippResult(proc.returncode, ok, failed, text)
+
+
+def start(args: list[str], cwd: Path, name: str) -> subprocess.Popen[str]:
+    """A SIPp process in the background (e.g. an auto-answering agent)."""
+    sipp = need("sipp")
+    screen = cwd / f"{name}.screen"
+    cmd = [sipp, *args, "-nostdin", "-trace_screen", "-screen_file", str(screen)]
+    return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+
+
+def register(server_port: int, ext: str, password: str, contact_port: int, cwd: Path,
+             expires: int = 300) -> SippResult:  # fmt: skip
+    csv = cwd / f"reg-{ext}.csv"
+    csv.write_text(f"SEQUENTIAL\n{ext};{password};{contact_port};{expires}\n")
+    return run(["-sf", str(SCENARIOS / "register.xml"), "-inf", str(csv), "-au", ext,
+                "-ap", password, f"127.0.0.1:{server_port}", "-m", "1", "-i", "127.0.0.1",
+                "-p", "0", "-timeout", "20", "-timeout_error"], cwd)  # fmt: skip
