@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import random
+from operator import itemgetter
 
 from callcenter.acd.events import EXPLAIN_TOP, Explanation, QueueHead, ScoredCandidate
 from callcenter.acd.state import Agent, Entry, QueueState
@@ -32,6 +33,7 @@ from callcenter.acd.strategies import (
 RULE_CALLER = "caller waiting: idle eligible agents ranked by strategy; preferred skills first; "
 RULE_CALLER += "agents who missed this caller last"
 RULE_AGENT = "agent available: highest priority, then longest waiting, then queue weight"
+RULE_AGENT_THEN_CALLER = f"{RULE_AGENT}; then {RULE_CALLER}"
 
 
 def candidates_for(queue: QueueState, entry: Entry, agents: dict[str, Agent]) -> list[Agent]:
@@ -45,31 +47,40 @@ def rank_for_entry(
     candidates: list[Agent],
     now: float,
     rng: random.Random,
+    trigger: tuple[str, str, tuple[QueueHead, ...]] = ("caller_waiting", RULE_CALLER, ()),
 ) -> tuple[list[Agent], Explanation]:
-    """Choose the agent(s) to offer ``entry`` to; ``candidates`` must not be empty."""
+    """Choose the agent(s) to offer ``entry`` to; ``candidates`` must not be empty.
+
+    ``trigger`` is (what started the decision, the rule that picked the caller, the queue
+    heads that rule compared) for the explanation.
+    """
     cfg = queue.config
     ctx = RankContext(cfg, now, queue.rr_last, rng)
     strategy_fn = STRATEGIES[cfg.strategy]
     ranked: list[tuple[Score, Agent, int, bool]] = []
-    for agent in sorted(candidates, key=lambda a: id_key(a.agent_id)):
+    if len(candidates) > 1:
+        candidates = sorted(candidates, key=lambda a: id_key(a.agent_id))
+    for agent in candidates:
         declined = agent.agent_id in entry.declined
         preferred = preferred_count(cfg, agent)
         size, ident = id_key(agent.agent_id)
         key: Score = (int(declined), -preferred, *strategy_fn(ctx, agent), size, ident)
         ranked.append((key, agent, preferred, declined))
-    top = heapq.nsmallest(EXPLAIN_TOP, ranked, key=lambda r: r[0])
-    if cfg.strategy in OFFER_ALL:
-        chosen = [r[1] for r in sorted(ranked, key=lambda r: r[0])]
-    else:
-        chosen = [top[0][1]]
+    if len(ranked) > 1:
+        ranked.sort(key=itemgetter(0))
+    chosen = [r[1] for r in ranked] if cfg.strategy in OFFER_ALL else [ranked[0][1]]
+    what, rule, heads = trigger
     explanation = Explanation(
-        trigger="caller_waiting",
-        rule=RULE_CALLER,
+        trigger=what,
+        rule=rule,
         strategy=cfg.strategy.value,
         queue_id=cfg.queue_id,
         relaxation_level=entry.level,
         candidate_count=len(ranked),
-        candidates=tuple(ScoredCandidate(a.agent_id, k, p, d) for k, a, p, d in top),
+        candidates=tuple(
+            ScoredCandidate(a.agent_id, k, p, d) for k, a, p, d in ranked[:EXPLAIN_TOP]
+        ),
+        heads=heads,
     )
     return chosen, explanation
 
@@ -78,32 +89,39 @@ def best_entry_for_agent(
     agent: Agent, queues: dict[str, QueueState]
 ) -> tuple[QueueState, Entry, tuple[QueueHead, ...]] | None:
     """The caller an available agent should take under the cross-queue rule, if any."""
-    best: tuple[tuple[int, float, int, int], QueueState, Entry] | None = None
-    heads: list[QueueHead] = []
+    found: list[tuple[tuple[int, float, int, int], str, QueueState, Entry]] = []
     for queue_id, level in agent.levels.items():
         queue = queues[queue_id]
         entry = _first_admitting(queue, level)
-        if entry is None:
-            continue
-        weight = queue.config.weight
-        heads.append(QueueHead(queue_id, entry.call_id, entry.priority, entry.enqueued_at, weight))
-        order = entry.order(weight)
-        if best is None or order < best[0]:
-            best = (order, queue, entry)
-    if best is None:
+        if entry is not None:
+            order = (-entry.priority, entry.enqueued_at, -queue.config.weight, entry.seq)
+            found.append((order, queue_id, queue, entry))
+    if not found:
         return None
-    heads.sort(key=lambda h: (-h.priority, h.enqueued_at, -h.weight, h.queue_id))
-    return best[1], best[2], tuple(heads)
+    found.sort(key=itemgetter(0))
+    heads = tuple(
+        QueueHead(queue_id, e.call_id, e.priority, e.enqueued_at, -order[2])
+        for order, queue_id, _, e in found[:EXPLAIN_TOP]
+    )
+    return found[0][2], found[0][3], heads
 
 
 def _first_admitting(queue: QueueState, level: int) -> Entry | None:
     """Highest-priority bucket head whose relaxation admits an agent of eligibility ``level``.
 
     Within a bucket the head waited longest, so it has the widest relaxation: if the head does
-    not admit the agent, nobody in that bucket does.
+    not admit the agent, nobody in that bucket does. Stale heap items (offered or ended
+    entries) are dropped on the way. This loop is the hot path of agent-available decisions.
     """
+    buckets = queue.buckets
     for priority in reversed(queue.priorities):
-        head = queue.bucket_head(priority)
-        if head is not None and head.level >= level:
-            return head
+        bucket = buckets[priority]
+        while bucket:
+            top = bucket[0]
+            head = top[3]
+            if head.heap_token == top[2]:
+                if head.level >= level:
+                    return head
+                break
+            heapq.heappop(bucket)
     return None

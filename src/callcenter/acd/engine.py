@@ -102,16 +102,21 @@ class Engine:
         """Keep the per-queue idle and ready sets in step with the agent's state."""
         available = agent.available
         ready = agent.presence is Presence.READY
-        for queue_id in agent.levels:
-            queue = self._queues[queue_id]
-            if available:
-                queue.idle.add(agent.agent_id)
-            else:
-                queue.idle.discard(agent.agent_id)
-            if ready:
-                queue.ready.add(agent.agent_id)
-            else:
-                queue.ready.discard(agent.agent_id)
+        agent_id, queues = agent.agent_id, self._queues
+        if available != agent.in_idle:
+            agent.in_idle = available
+            for queue_id in agent.levels:
+                if available:
+                    queues[queue_id].idle.add(agent_id)
+                else:
+                    queues[queue_id].idle.discard(agent_id)
+        if ready != agent.in_ready:
+            agent.in_ready = ready
+            for queue_id in agent.levels:
+                if ready:
+                    queues[queue_id].ready.add(agent_id)
+                else:
+                    queues[queue_id].ready.discard(agent_id)
         if available:
             self._dirty_agents.add(agent.agent_id)
 
@@ -131,6 +136,7 @@ class Engine:
     ) -> list[Output]:
         cfg = queue.config
         entry.state = EntryState.OFFERED
+        entry.heap_token = -1  # out of the line while offered; same key if it comes back
         entry.ring_token = self._token()
         deadline = now + cfg.ring_timeout
         self._timers.schedule(deadline, entry.ring_token, TimerKind.RING, entry.call_id)
@@ -332,12 +338,7 @@ class Engine:
                 break
             queue, entry, heads = found
             candidates = dispatch.candidates_for(queue, entry, self._agents)
-            chosen, why = dispatch.rank_for_entry(queue, entry, candidates, now, self._rng)
-            why = dataclasses.replace(
-                why,
-                trigger=f"agent_available:{agent_id}",
-                rule=f"{dispatch.RULE_AGENT}; then {why.rule}",
-                heads=heads,
-            )
+            trigger = (f"agent_available:{agent_id}", dispatch.RULE_AGENT_THEN_CALLER, heads)
+            chosen, why = dispatch.rank_for_entry(queue, entry, candidates, now, self._rng, trigger)
             out.extend(self._offer(queue, entry, chosen, why, now))
         return out

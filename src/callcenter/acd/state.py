@@ -4,7 +4,8 @@ Only :class:`callcenter.acd.router.Acd` mutates these objects. Waiting lines are
 keyed ``(enqueued_at, seq)`` inside one bucket per priority, so the next caller of a queue is
 found without a scan; entries taken out for an offer keep their key and go back to the same
 place if the offer fails (SPEC §11: a caller keeps its place). Removal is lazy: a heap item is
-live only while its token matches the entry's current token.
+live only while its token matches the entry's current token (an offered or ended entry has
+token -1).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class Agent:
     queue_id: str | None = None
     levels: dict[str, int] = field(default_factory=dict)
     timer_token: int = 0
+    in_idle: bool = False  # in the idle sets of its queues (kept by Engine._reindex)
+    in_ready: bool = False
 
     @property
     def available(self) -> bool:
@@ -112,16 +115,6 @@ class QueueState:
             bisect.insort(self.priorities, entry.priority)
         entry.heap_token = token
         heapq.heappush(bucket, (entry.enqueued_at, entry.seq, token, entry))
-
-    def bucket_head(self, priority: int) -> Entry | None:
-        """The longest-waiting caller of this priority not being offered right now."""
-        bucket = self.buckets[priority]
-        while bucket:
-            _, _, token, entry = bucket[0]
-            if entry.state is EntryState.WAITING and entry.heap_token == token:
-                return entry
-            heapq.heappop(bucket)
-        return None
 
     def add(self, entry: Entry, token: int) -> int:
         """Put a new entry in line; returns its position (1 = next to be served)."""
