@@ -142,6 +142,7 @@ class Network:
     hub: Namespace
     hub_address: str = HUB_ADDRESS
     leaves: list[Leaf] = field(default_factory=list)
+    made: int = 0  # leaves made so far: the next one gets subnet 198.18.(made + 1).0/24
 
     @classmethod
     def create(cls, hub_address: str = HUB_ADDRESS) -> Network:
@@ -156,7 +157,8 @@ class Network:
 
     def add_leaf(self) -> Leaf:
         """A new namespace with its own /24 (198.18.N.2), linked to the hub (198.18.N.1)."""
-        index = len(self.leaves) + 1
+        self.made += 1
+        index = self.made
         if index > 250:
             raise NamespaceError("at most 250 leaves")
         ns = Namespace.create(unique_name("leaf"))
@@ -171,6 +173,11 @@ class Network:
         ip("-n", ns.name, "link", "set", leaf_dev, "up")
         ip("-n", ns.name, "route", "add", "default", "via", leaf.gateway)
         return leaf
+
+    def remove_leaf(self, leaf: Leaf) -> None:
+        """Delete a leaf namespace (and its veth pair) once its processes are done."""
+        self.leaves.remove(leaf)
+        leaf.ns.destroy()
 
     def close(self) -> None:
         for leaf in self.leaves:

@@ -274,7 +274,7 @@ class Phone:
         """A dial string for an extension or number, through the server (or a full URI)."""
         if target.startswith(("sip:", "sips:")):
             return target
-        return f"sip:{target}@{self.spec.server};transport={self.spec.transport}"
+        return f"sip:{target}@{self.spec.server}"  # baresip adds the account's transport
 
     def dial(self, target: str) -> None:
         self.command("dial", self.uri(target))
@@ -359,16 +359,45 @@ class Lab:
     server: Server
     tmp: Path
     phones: list[Phone] = field(default_factory=list)
+    log_mark: int = 0  # log lines before this index belong to earlier tests
 
     @property
     def server_address(self) -> str:
         return f"{self.net.hub_address}:{self.server.sip_port}"
 
+    def begin(self) -> None:
+        """Start a new test on a shared lab: later ``log()`` calls see only its lines."""
+        self.log_mark = len(self.server.lines)
+
+    def log(self) -> str:
+        """What the server logged since ``begin()``."""
+        return "".join(self.server.lines[self.log_mark :])
+
+    def stop_phones(self) -> None:
+        """Quit every phone (they un-REGISTER) and remove their namespaces."""
+        while self.phones:
+            phone = self.phones.pop()
+            phone.stop()
+            self.net.remove_leaf(phone.leaf)
+
+    def wait_log(self, text: str, timeout: float = 10) -> str:
+        """Wait until the server logs (since ``begin()``) a line containing ``text``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.server.lines[self.log_mark :]
+            found = next((line for line in lines if text in line), None)
+            if found is not None:
+                return found
+            if time.monotonic() > deadline or self.server.proc.poll() is not None:
+                tail = self.server.log_text()[-3000:]
+                raise PhoneError(f"server never logged {text!r}:\n{tail}")
+            time.sleep(0.05)
+
     def phone(self, extension: str, password: str, **options: Any) -> Phone:
         """Start a phone for ``extension`` in a new leaf namespace (options: PhoneSpec's)."""
         leaf = self.net.add_leaf()
         spec = PhoneSpec(extension, password, self.server_address, **options)
-        workdir = self.tmp / f"phone-{len(self.phones) + 1}-{extension}"
+        workdir = self.tmp / f"phone-{self.net.made}-{extension}"
         phone = Phone.start(leaf, spec, workdir)
         self.phones.append(phone)
         return phone
@@ -400,8 +429,7 @@ def lab_session(tmp: Path, env: dict[str, str] | None = None) -> Iterator[Lab]:
         try:
             yield lab
         finally:
-            for phone in lab.phones:
-                phone.stop()
+            lab.stop_phones()
             rc = server.stop()
         text = server.log_text()
         assert rc == 0, text[-4000:]

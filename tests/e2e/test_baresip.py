@@ -15,6 +15,7 @@ import pytest
 
 from .phones import (
     Lab,
+    PhoneEvent,
     check_lab_prerequisites,
     contains_in_order,
     heard_sequence,
@@ -29,18 +30,26 @@ pytestmark = pytest.mark.e2e
 TONES = [600.0, 1000.0, 1400.0, 800.0, 1200.0]  # no two neighbours closer than 200 Hz
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
+@pytest.fixture(scope="module")
+def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One server for the module (it takes seconds to start); each test gets fresh phones."""
     why = check_lab_prerequisites()
     if why is not None:
         pytest.fail(why)
-    with lab_session(tmp_path) as session:
+    with lab_session(tmp_path_factory.mktemp("lab")) as session:
         yield session
 
 
-def echo_call(lab: Lab, transport: str, seconds: float) -> Path:
+@pytest.fixture
+def lab(shared_lab: Lab) -> Iterator[Lab]:
+    shared_lab.begin()
+    yield shared_lab
+    shared_lab.stop_phones()
+
+
+def echo_call(lab: Lab, tmp: Path, transport: str, seconds: float) -> Path:
     """8001 plays the tone sequence into a call to 9196; the WAV of what came back."""
-    tones = lab.tmp / "tones.wav"
+    tones = tmp / "tones.wav"
     write_tone(tones, [(f, 0.6) for f in TONES] * 10, amplitude=0.4)  # 30 s: outlasts the call
     phone = lab.phone("8001", "sip-8001", transport=transport)
     phone.wait_registered()
@@ -57,14 +66,14 @@ def echo_call(lab: Lab, transport: str, seconds: float) -> Path:
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
-def test_register_and_echo_returns_the_tones(lab: Lab, transport: str) -> None:
-    heard = echo_call(lab, transport, seconds=4)
+def test_register_and_echo_returns_the_tones(lab: Lab, tmp_path: Path, transport: str) -> None:
+    heard = echo_call(lab, tmp_path, transport, seconds=4)
     track = tone_track(heard)
     sequence = heard_sequence(track)
     assert contains_in_order(sequence, TONES), sequence
     loud = [w for w in track if w.dbfs > -20 and any(abs(w.freq - f) <= 25 for f in TONES)]
     assert len(loud) >= 0.9 * len(track), tone_runs(track)  # no gaps, no foreign sound
-    log = lab.server.log_text()
+    log = lab.log()
     assert "event=ContactRegistered aor=sip:8001@" in log
     assert "sip-8001" not in log
 
@@ -74,8 +83,58 @@ def test_wrong_password_is_refused_and_logged_without_passwords(lab: Lab) -> Non
     phone = lab.phone("8001", wrong)
     phone.wait_registration_failed()
     assert "401 Unauthorized" in phone.log() or "403" in phone.log()
-    log = lab.server.log_text()
-    assert "event=RegistrationRejected username=8001" in log, log[-3000:]
-    assert "ContactRegistered" not in log
-    assert wrong not in log
-    assert "sip-8001" not in log
+    line = lab.wait_log("event=RegistrationRejected username=8001")
+    assert "reason=" in line
+    assert "ContactRegistered" not in lab.log()
+    everything = lab.server.log_text()  # the whole log, earlier tests included
+    for secret in (wrong, "sip-8001", "sip-8002", "sip-8003"):
+        assert secret not in everything
+
+
+def test_unregisters_on_quit(lab: Lab) -> None:
+    phone = lab.phone("8003", "sip-8003", transport="tcp")
+    phone.wait_registered()
+    lab.wait_log("event=ContactRegistered aor=sip:8003@")
+    assert phone.stop() == 0
+    line = lab.wait_log("event=ContactRemoved aor=sip:8003@")
+    assert "reason=unregistered" in line
+
+
+def test_tone_switched_mid_call_and_dtmf_come_back(lab: Lab, tmp_path: Path) -> None:
+    phone = lab.phone("8002", "sip-8002", tone_hz=700)
+    phone.wait_registered()
+    phone.dial("9196")
+    phone.wait_event("CALL_ESTABLISHED")
+    phone.wait_event("CALL_RTPESTAB")
+    time.sleep(1.5)
+    switched = tmp_path / "1300.wav"
+    write_tone(switched, [(1300.0, 30.0)], amplitude=0.4)
+    phone.play(switched)
+    time.sleep(1.5)
+    mark = len(phone.events)
+    phone.press("19#")  # RFC 4733 events: the echo sends them back, baresip reports them
+    phone.wait_until("3 digits back", lambda: digits_back(phone.events[mark:]) == "19#")
+    phone.hangup()
+    phone.wait_event("CALL_CLOSED", after=mark)
+    [heard] = phone.received_recordings()
+    assert contains_in_order(heard_sequence(tone_track(heard)), [700.0, 1300.0])
+
+
+def digits_back(events: list[PhoneEvent]) -> str:
+    return "".join(e.param for e in events if e.type == "CALL_DTMF_START")
+
+
+def test_audio_checks_reject_silence_and_wrong_order(tmp_path: Path) -> None:
+    """The checks used above can fail: silence, a wrong order, a wrong tone are not accepted."""
+    good, silence, swapped, off = (tmp_path / f"{n}.wav" for n in ("g", "s", "w", "o"))
+    write_tone(good, [(0.0, 0.3)] + [(f, 0.6) for f in TONES], amplitude=0.4)
+    write_tone(silence, [(0.0, 3.0)])
+    write_tone(swapped, [(f, 0.6) for f in reversed(TONES)], amplitude=0.4)
+    write_tone(off, [(f + 100, 0.6) for f in TONES], amplitude=0.4)
+    assert heard_sequence(tone_track(good)) == [0.0, *TONES]
+    assert heard_sequence(tone_track(silence)) == [0.0]
+    for bad in (silence, swapped, off):
+        assert not contains_in_order(heard_sequence(tone_track(bad)), TONES), bad
+    quiet = tmp_path / "quiet.wav"
+    write_tone(quiet, [(f, 0.6) for f in TONES], amplitude=0.01)  # -43 dBFS: below the gate
+    assert heard_sequence(tone_track(quiet)) == [0.0]
