@@ -20,7 +20,7 @@ from callcenter.acd.errors import (
 from callcenter.acd.events import HangUpAgent, Output, PresenceChangeDeferred
 from callcenter.acd.model import Activity, AgentLogin, Presence
 from callcenter.acd.state import Agent, Entry, QueueState, TimerKind
-from callcenter.acd.strategies import id_key
+from callcenter.acd.strategies import fit, id_key
 from callcenter.acd.views import AgentView
 
 OFF_HOOK = frozenset({Activity.RESERVED, Activity.RINGING, Activity.ON_CALL})
@@ -56,11 +56,13 @@ class AgentCommands(Engine):
         agent_id = agent.agent_id
         if level is None:
             agent.levels.pop(queue_id, None)
+            agent.fit.pop(queue_id, None)
             queue.members.pop(agent_id, None)
             queue.idle.discard(agent_id)
             queue.ready.discard(agent_id)
             return
         agent.levels[queue_id] = level
+        agent.fit[queue_id] = fit(queue.config, agent.skills)
         queue.members[agent_id] = level
         if agent.available:
             queue.idle.add(agent_id)

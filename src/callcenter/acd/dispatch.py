@@ -17,18 +17,11 @@ from __future__ import annotations
 
 import heapq
 import random
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from callcenter.acd.events import EXPLAIN_TOP, Explanation, QueueHead, ScoredCandidate
 from callcenter.acd.state import Agent, Entry, QueueState
-from callcenter.acd.strategies import (
-    OFFER_ALL,
-    STRATEGIES,
-    RankContext,
-    Score,
-    id_key,
-    preferred_count,
-)
+from callcenter.acd.strategies import DRAWS, OFFER_ALL, STRATEGIES, RankContext, Score
 
 RULE_CALLER = "caller waiting: idle eligible agents ranked by strategy; preferred skills first; "
 RULE_CALLER += "agents who missed this caller last"
@@ -58,13 +51,13 @@ def rank_for_entry(
     ctx = RankContext(cfg, now, queue.rr_last, rng)
     strategy_fn = STRATEGIES[cfg.strategy]
     ranked: list[tuple[Score, Agent, int, bool]] = []
-    if len(candidates) > 1:
-        candidates = sorted(candidates, key=lambda a: id_key(a.agent_id))
+    if cfg.strategy in DRAWS and len(candidates) > 1:
+        candidates = sorted(candidates, key=attrgetter("sort_id"))  # draws in a fixed order
+    queue_id, declined_set = cfg.queue_id, entry.declined
     for agent in candidates:
-        declined = agent.agent_id in entry.declined
-        preferred = preferred_count(cfg, agent)
-        size, ident = id_key(agent.agent_id)
-        key: Score = (int(declined), -preferred, *strategy_fn(ctx, agent), size, ident)
+        declined = agent.agent_id in declined_set
+        preferred = agent.fit[queue_id][0]
+        key: Score = (int(declined), -preferred, *strategy_fn(ctx, agent), *agent.sort_id)
         ranked.append((key, agent, preferred, declined))
     if len(ranked) > 1:
         ranked.sort(key=itemgetter(0))

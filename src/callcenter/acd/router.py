@@ -71,7 +71,7 @@ class Acd(agents_ops.AgentCommands):
         for entry in sorted(queue.entries.values(), key=lambda e: e.order(0)):
             out.extend(self._overflow(entry, now, OverflowReason.QUEUE_REMOVED))
         for agent_id in list(queue.members):
-            del self._agents[agent_id].levels[queue_id]
+            del self._agents[agent_id].levels[queue_id], self._agents[agent_id].fit[queue_id]
         del self._queues[queue_id]
         return self._finish(now, out)
 

@@ -41,6 +41,11 @@ class Agent:
     timer_token: int = 0
     in_idle: bool = False  # in the idle sets of its queues (kept by Engine._reindex)
     in_ready: bool = False
+    fit: dict[str, tuple[int, int]] = field(default_factory=dict)  # queue -> (preferred, levels)
+    sort_id: tuple[int, str] = (0, "")  # numeric order of digit ids: "9" before "10"
+
+    def __post_init__(self) -> None:
+        self.sort_id = (len(self.agent_id), self.agent_id)
 
     @property
     def available(self) -> bool:

@@ -60,8 +60,7 @@ def least_talk_time(ctx: RankContext, agent: Agent) -> Score:
 
 def skill_level_first(ctx: RankContext, agent: Agent) -> Score:
     """Highest total level in the queue's required and preferred skills."""
-    wanted = {r.skill for r in ctx.queue.required} | {r.skill for r in ctx.queue.preferred}
-    return (-sum(agent.skills.get(skill, 0) for skill in sorted(wanted)), agent.idle_since)
+    return (-agent.fit[ctx.queue.queue_id][1], agent.idle_since)
 
 
 def random_pick(ctx: RankContext, agent: Agent) -> Score:
@@ -80,7 +79,11 @@ STRATEGIES: dict[Strategy, StrategyFn] = {
 }
 
 OFFER_ALL = frozenset({Strategy.RING_ALL})
+DRAWS = frozenset({Strategy.RANDOM})  # strategies that use ctx.rng: candidates go in id order
 
 
-def preferred_count(queue: QueueConfig, agent: Agent) -> int:
-    return sum(1 for r in queue.preferred if agent.skills.get(r.skill, 0) >= r.min_level)
+def fit(queue: QueueConfig, skills: dict[str, int]) -> tuple[int, int]:
+    """(preferred skills met, total level in the queue's skills): fixed while skills are."""
+    preferred = sum(1 for r in queue.preferred if skills.get(r.skill, 0) >= r.min_level)
+    wanted = {r.skill for r in queue.required} | {r.skill for r in queue.preferred}
+    return preferred, sum(skills.get(skill, 0) for skill in wanted)
