@@ -20,22 +20,18 @@ import socket
 import subprocess
 import threading
 import time
-import wave
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import Any, Protocol, TypeVar
 
 from .netns import Leaf, Network, require_namespaces
+from .phone_audio import RATE, write_tone
 from .server import Server, start_server
 
 MODULES = ("stdio", "g711", "aufile", "aubridge", "sndfile")
 APP_MODULES = ("account", "menu", "ctrl_tcp")
-RATE = 8000
 CTRL_PORT = 4444
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -310,6 +306,10 @@ class Phone:
             found = [states[e.type] for e in self.events if e.type in states]
         return found[-1] if found else ""
 
+    def wait_call(self, state: str, timeout: float = 10) -> None:
+        """Wait until ``call_state()`` is ``state``."""
+        self.wait_until(f"call {state}", lambda: self.call_state() == state, timeout)
+
     def wait_event(self, kind: str, timeout: float = 10, after: int = 0) -> PhoneEvent:
         """The first event of type ``kind`` among events[after:], waiting for it if needed."""
 
@@ -351,6 +351,31 @@ class Phone:
 # -- a server and phones in a private network -----------------------------------------------
 
 
+class SoftPhone(Protocol):
+    """What every phone here offers (baresip ``Phone``, ``linphone.Linphone``)."""
+
+    spec: PhoneSpec
+    leaf: Leaf
+
+    def wait_registered(self, timeout: float = 10) -> None: ...
+    def wait_registration_failed(self, timeout: float = 10) -> None: ...
+    def dial(self, target: str) -> None: ...
+    def accept(self) -> None: ...
+    def hangup(self) -> None: ...
+    def play(self, wav: Path) -> None: ...
+    def call_state(self) -> str: ...
+    def wait_call(self, state: str, timeout: float = 10) -> None: ...
+    def received_recordings(self) -> list[Path]: ...
+    def log(self) -> str: ...
+    def stop(self) -> int: ...
+
+
+P = TypeVar("P", bound=SoftPhone)
+
+
+# -- the lab: one server, many phones ---------------------------------------------------------
+
+
 @dataclass
 class Lab:
     """The server in the hub namespace and the phones started in leaf namespaces."""
@@ -358,7 +383,7 @@ class Lab:
     net: Network
     server: Server
     tmp: Path
-    phones: list[Phone] = field(default_factory=list)
+    phones: list[SoftPhone] = field(default_factory=list)
     log_mark: int = 0  # log lines before this index belong to earlier tests
 
     @property
@@ -393,14 +418,27 @@ class Lab:
                 raise PhoneError(f"server never logged {text!r}:\n{tail}")
             time.sleep(0.05)
 
-    def phone(self, extension: str, password: str, **options: Any) -> Phone:
-        """Start a phone for ``extension`` in a new leaf namespace (options: PhoneSpec's)."""
+    def add(
+        self,
+        start: Callable[[Leaf, PhoneSpec, Path], P],
+        extension: str,
+        password: str,
+        **options: Any,
+    ) -> P:
+        """Start a phone (``Phone.start``, ``Linphone.start``) in a new leaf namespace."""
         leaf = self.net.add_leaf()
         spec = PhoneSpec(extension, password, self.server_address, **options)
-        workdir = self.tmp / f"phone-{self.net.made}-{extension}"
-        phone = Phone.start(leaf, spec, workdir)
+        try:
+            phone = start(leaf, spec, self.tmp / f"phone-{self.net.made}-{extension}")
+        except BaseException:
+            self.net.remove_leaf(leaf)
+            raise
         self.phones.append(phone)
         return phone
+
+    def phone(self, extension: str, password: str, **options: Any) -> Phone:
+        """A baresip for ``extension`` (options: PhoneSpec's fields)."""
+        return self.add(Phone.start, extension, password, **options)
 
 
 def check_lab_prerequisites() -> str | None:
@@ -434,82 +472,3 @@ def lab_session(tmp: Path, env: dict[str, str] | None = None) -> Iterator[Lab]:
         text = server.log_text()
         assert rc == 0, text[-4000:]
         assert "Traceback" not in text, text[-4000:]
-
-
-# -- audio helpers ---------------------------------------------------------------------------
-
-
-def write_tone(
-    path: Path, steps: Sequence[tuple[float, float]], amplitude: float = 0.5, rate: int = RATE
-) -> None:
-    """A 16-bit mono WAV: each step is (frequency Hz, seconds); 0 Hz is silence."""
-    parts = []
-    for freq, seconds in steps:
-        t = np.arange(int(seconds * rate)) / rate
-        parts.append(amplitude * np.sin(2 * np.pi * freq * t) if freq else np.zeros(t.size))
-    samples = np.concatenate(parts) if parts else np.zeros(0)
-    pcm = np.round(samples * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
-
-
-def read_wav(path: Path) -> tuple[int, NDArray[np.float64]]:
-    """Sample rate and samples scaled to [-1, 1] (first channel)."""
-    with wave.open(str(path), "rb") as src:
-        rate, channels = src.getframerate(), src.getnchannels()
-        raw = np.frombuffer(src.readframes(src.getnframes()), dtype="<i2")
-    return rate, raw[::channels].astype(np.float64) / 32768.0
-
-
-@dataclass(frozen=True)
-class Window:
-    """One analysis window: when it starts, its loudest frequency and its level."""
-
-    start: float
-    freq: float
-    dbfs: float
-
-
-def tone_track(path: Path, window: float = 0.05) -> list[Window]:
-    """The dominant frequency and RMS level of each ``window``-second slice of a WAV."""
-    rate, samples = read_wav(path)
-    size = int(rate * window)
-    hann = np.hanning(size)
-    out = []
-    for begin in range(0, samples.size - size + 1, size):
-        chunk = samples[begin : begin + size]
-        rms = float(np.sqrt(np.mean(chunk**2)))
-        spectrum = np.abs(np.fft.rfft(chunk * hann))
-        freq = float(np.argmax(spectrum[1:]) + 1) * rate / size
-        out.append(Window(begin / rate, freq, 20 * np.log10(max(rms, 1e-9))))
-    return out
-
-
-def tone_runs(
-    track: Sequence[Window], min_dbfs: float = -30, tolerance: float = 25
-) -> list[tuple[float, int]]:
-    """Collapse a track into (frequency, windows) runs of audible, steady tone."""
-    runs: list[tuple[float, int]] = []
-    for w in track:
-        freq = w.freq if w.dbfs >= min_dbfs else 0.0
-        if runs and abs(runs[-1][0] - freq) <= tolerance and (freq > 0) == (runs[-1][0] > 0):
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
-        else:
-            runs.append((freq, 1))
-    return runs
-
-
-def heard_sequence(track: Sequence[Window], min_windows: int = 4) -> list[float]:
-    """The tones heard for at least ``min_windows`` windows in a row, in order (0 = silence)."""
-    return [f for f, n in tone_runs(track) if n >= min_windows]
-
-
-def contains_in_order(heard: Sequence[float], wanted: Sequence[float], tol: float = 25) -> bool:
-    """Whether ``wanted`` occurs in ``heard`` as consecutive entries."""
-    for i in range(len(heard) - len(wanted) + 1):
-        if all(abs(heard[i + k] - f) <= tol for k, f in enumerate(wanted)):
-            return True
-    return False

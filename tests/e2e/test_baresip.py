@@ -13,17 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .phones import (
-    Lab,
-    PhoneEvent,
-    check_lab_prerequisites,
-    contains_in_order,
-    heard_sequence,
-    lab_session,
-    tone_runs,
-    tone_track,
-    write_tone,
-)
+from .linphone import Linphone
+from .phone_audio import contains_in_order, heard_sequence, tone_runs, tone_track, write_tone
+from .phones import Lab, PhoneEvent, check_lab_prerequisites, lab_session
 
 pytestmark = pytest.mark.e2e
 
@@ -138,3 +130,29 @@ def test_audio_checks_reject_silence_and_wrong_order(tmp_path: Path) -> None:
     quiet = tmp_path / "quiet.wav"
     write_tone(quiet, [(f, 0.6) for f in TONES], amplitude=0.01)  # -43 dBFS: below the gate
     assert heard_sequence(tone_track(quiet)) == [0.0]
+
+
+def test_linphonec_registers_and_hears_its_tones_back(lab: Lab, tmp_path: Path) -> None:
+    """The same through another SIP stack (belle-sip): digest REGISTER, echo, tone sequence."""
+    phone = lab.add(Linphone.start, "8004", "sip-8004")
+    phone.wait_registered()
+    tones = tmp_path / "tones.wav"
+    write_tone(tones, [(f, 0.6) for f in TONES] * 10, amplitude=0.4)
+    phone.play(tones)
+    phone.dial("9196")
+    phone.wait_call("established")
+    time.sleep(4)
+    phone.hangup()
+    phone.wait_call("closed")
+    [heard] = phone.received_recordings()
+    assert contains_in_order(heard_sequence(tone_track(heard)), TONES)
+    assert "event=ContactRegistered aor=sip:8004@" in lab.log()
+
+
+def test_linphonec_wrong_password_is_refused(lab: Lab) -> None:
+    wrong = "not-the-Pa55-k2"
+    phone = lab.add(Linphone.start, "8004", wrong)
+    phone.wait_registration_failed()
+    assert "reason=" in lab.wait_log("event=RegistrationRejected username=8004")
+    assert "ContactRegistered" not in lab.log()
+    assert wrong not in lab.server.log_text() and "sip-8004" not in lab.server.log_text()
