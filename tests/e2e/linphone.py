@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -81,6 +82,8 @@ class Linphone:
     @classmethod
     def start(cls, leaf: Leaf, spec: PhoneSpec, workdir: Path) -> Linphone:
         """Start linphonec in ``leaf``'s namespace (``Lab.add(Linphone.start, ...)``)."""
+        if shutil.which("linphonec") is None:
+            raise PhoneError("linphonec is not installed: `make test` installs linphone-cli")
         (workdir / ".local" / "share" / "linphone").mkdir(parents=True, exist_ok=True)
         rc = workdir / "linphonerc"
         rc.write_text(rc_text(spec, workdir))

@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import itertools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -48,6 +49,33 @@ def ip(*args: str) -> str:
 def unique_name(kind: str) -> str:
     """A namespace or interface name unique to this process (at most 15 characters)."""
     return f"cc{kind}{os.getpid() % 100000}x{next(_names)}"[:15]
+
+
+OUR_NAMES = re.compile(r"^cc(?:hub|leaf|n)(\d+)x\d+$")
+
+
+def remove_stale_namespaces() -> list[str]:
+    """Delete empty namespaces that an earlier, killed test run of ours left behind.
+
+    Only names made by ``unique_name`` count, only when no process with the creator's pid
+    is alive and nothing runs inside (so another run's namespaces are never touched)."""
+    removed = []
+    for line in ip("netns", "list").splitlines():
+        name = line.split()[0] if line.strip() else ""
+        found = OUR_NAMES.match(name)
+        if found is None or _pid_alive(int(found.group(1))) or Namespace(name).pids():
+            continue
+        try:
+            ip("netns", "del", name)
+            removed.append(name)
+        except NamespaceError:
+            pass
+    return removed
+
+
+def _pid_alive(short_pid: int) -> bool:
+    """Whether a live process has this pid modulo 100000 (as ``unique_name`` wrote it)."""
+    return any(int(entry) % 100000 == short_pid for entry in os.listdir("/proc") if entry.isdigit())
 
 
 @dataclass
@@ -146,6 +174,7 @@ class Network:
 
     @classmethod
     def create(cls, hub_address: str = HUB_ADDRESS) -> Network:
+        remove_stale_namespaces()
         hub = Namespace.create(unique_name("hub"))
         net = cls(hub, hub_address)
         try:

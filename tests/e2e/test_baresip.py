@@ -1,12 +1,15 @@
-"""baresip against the real server, in a private namespace network (issue 2, item 3).
+"""Real phones against the real server, in a private namespace network (issue 2, item 3).
 
-A real softphone REGISTERs with digest auth (RFC 3261 §22, RFC 7616 MD5), calls the echo
-test 9196, sends a sequence of tones and must hear the same sequence come back; a wrong
-password is refused and the refusal is logged without any password.
+baresip REGISTERs with digest auth (RFC 3261 §22, RFC 7616 MD5) over UDP and TCP, calls the
+echo test 9196, sends a sequence of tones and must hear the same sequence come back (also
+after switching its source mid-call, and with RFC 4733 digits); a wrong password is refused
+and the refusal is logged without any password; quitting un-REGISTERs. linphonec (another SIP
+stack) does the same REGISTER, echo and refusal. One server serves the whole module.
 """
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from .linphone import Linphone
+from .netns import Network, ip, require_namespaces
 from .phone_audio import contains_in_order, heard_sequence, tone_runs, tone_track, write_tone
 from .phones import Lab, PhoneEvent, check_lab_prerequisites, lab_session
 
@@ -156,3 +160,23 @@ def test_linphonec_wrong_password_is_refused(lab: Lab) -> None:
     assert "reason=" in lab.wait_log("event=RegistrationRejected username=8004")
     assert "ContactRegistered" not in lab.log()
     assert wrong not in lab.server.log_text() and "sip-8004" not in lab.server.log_text()
+
+
+def test_private_network_carries_packets_and_is_removed() -> None:
+    """netns: a leaf reaches the hub address through its veth; close() removes everything."""
+    why = require_namespaces()
+    if why is not None:
+        pytest.fail(why)
+    with Network.create() as net:
+        leaf = net.add_leaf()
+        hub_sock = net.hub.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        leaf_sock = leaf.ns.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with hub_sock, leaf_sock:
+            hub_sock.bind((net.hub_address, 0))
+            hub_sock.settimeout(5)
+            leaf_sock.sendto(b"ping", hub_sock.getsockname())
+            data, source = hub_sock.recvfrom(100)
+        names = [net.hub.name, leaf.ns.name]
+        assert (data, source[0]) == (b"ping", leaf.address)
+    listed = ip("netns", "list")
+    assert not [n for n in names if n in listed.split()]
