@@ -10,6 +10,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 from .conftest import need
 
@@ -36,13 +37,16 @@ def _request(method: str, cseq: int, body: str = "", ctype: str = "", peer: bool
     return f"  <send{retrans}>\n    <![CDATA[\n{text}\n    ]]>\n  </send>\n"
 
 
-SDP = """\
+def sdp(rtp_port: int | None = None) -> str:
+    """An SDP offer/answer with PCMU and telephone-event; media at ``rtp_port`` if given."""
+    port = "[media_port]" if rtp_port is None else str(rtp_port)
+    return f"""\
       v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      o=user1 53655765 2353687637 IN IP4 127.0.0.1
       s=-
-      c=IN IP[media_ip_type] [media_ip]
+      c=IN IP4 127.0.0.1
       t=0 0
-      m=audio [media_port] RTP/AVP 0 101
+      m=audio {port} RTP/AVP 0 101
       a=rtpmap:0 PCMU/8000
       a=rtpmap:101 telephone-event/8000
       a=fmtp:101 0-16
@@ -50,14 +54,15 @@ SDP = """\
 
 
 def caller_scenario(digits: str = "", before_ms: int = 1000, between_ms: int = 300,
-                    hold_ms: int = 5000, expect_bye: bool = False) -> str:  # fmt: skip
+                    hold_ms: int = 5000, expect_bye: bool = False,
+                    rtp_port: int | None = None) -> str:  # fmt: skip
     """Call [service] as [field0], send ``digits`` as SIP INFO, stay ``hold_ms``, hang up.
 
     With ``expect_bye`` the server must hang up within ``hold_ms`` (else the call fails);
     otherwise a BYE from the server is answered and counts as success too.
     """
     parts = ['<?xml version="1.0" encoding="UTF-8" ?>', '<scenario name="caller">']
-    parts.append(_request("INVITE", 1, SDP, "application/sdp", peer=False))
+    parts.append(_request("INVITE", 1, sdp(rtp_port), "application/sdp", peer=False))
     parts.append('  <recv response="100" optional="true" />')
     parts.append('  <recv response="180" optional="true" />')
     parts.append('  <recv response="183" optional="true" />')
@@ -93,6 +98,62 @@ def caller_scenario(digits: str = "", before_ms: int = 1000, between_ms: int = 3
     ]]>
   </send>""")
     parts.append('  <label id="end" />')
+    parts.append("</scenario>")
+    return "\n".join(parts) + "\n"
+
+
+_REPLY = """  <send{retrans}>
+    <![CDATA[
+      SIP/2.0 {status}
+      [last_Via:]
+      [last_From:]
+      [last_To:]{tag}
+      [last_Call-ID:]
+      {cseq}
+      Contact: <sip:{ext}@[local_ip]:[local_port]>
+{extra}      Content-Length: [len]
+
+{body}    ]]>
+  </send>"""
+
+
+def _reply(status: str, ext: str, *, cseq: str = "[last_CSeq:]", body: str = "",
+           retrans: bool = False, ctype: str = "", tag: bool = True) -> str:  # fmt: skip
+    extra = f"      Content-Type: {ctype}\n" if ctype else ""
+    return _REPLY.format(status=status, cseq=cseq, extra=extra, body=body, ext=ext,
+                         tag=";tag=[pid]agent[call_number]" if tag else "",
+                         retrans=' retrans="500"' if retrans else "")  # fmt: skip
+
+
+def agent_scenario(ext: str, rtp_port: int, answer_after_ms: int = 500,
+                   calls: str = "answer", expect: tuple[str, ...] = ()) -> str:  # fmt: skip
+    """An agent phone (extension ``ext``): ``answer`` rings then answers and waits for BYE;
+    ``no_answer`` rings until the server CANCELs (then 200 + 487, ACK). Each regex of
+    ``expect`` must match the INVITE, or the call fails."""
+    parts = ['<?xml version="1.0" encoding="UTF-8" ?>', '<scenario name="agent">']
+    checks = "".join(
+        f'<ereg regexp={quoteattr(pattern)} search_in="msg" check_it="true" assign_to="m{i}" />'
+        for i, pattern in enumerate(expect)
+    )  # a missing header fails the call
+    action = f"<action>{checks}</action>" if checks else ""
+    parts.append(f'  <recv request="INVITE" crlf="true">{action}</recv>')
+    if expect:  # SIPp insists that each assigned variable is used once
+        used = " ".join(f"[$m{i}]" for i in range(len(expect)))
+        parts.append(f'  <nop><action><log message="{used}" /></action></nop>')
+    parts.append(_reply("180 Ringing", ext))
+    if calls == "no_answer":
+        parts.append('  <recv request="CANCEL" />')
+        parts.append(_reply("200 OK", ext))
+        parts.append(_reply("487 Request Terminated", ext,
+                            cseq="CSeq: [last_cseq_number] INVITE"))  # fmt: skip
+        parts.append('  <recv request="ACK" />')
+    else:
+        parts.append(f'  <pause milliseconds="{answer_after_ms}" />')
+        parts.append(_reply("200 OK", ext, body=sdp(rtp_port), retrans=True,
+                            ctype="application/sdp"))  # fmt: skip
+        parts.append('  <recv request="ACK" />')
+        parts.append('  <recv request="BYE" />')
+        parts.append(_reply("200 OK", ext, tag=False))
     parts.append("</scenario>")
     return "\n".join(parts) + "\n"
 
