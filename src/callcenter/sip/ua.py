@@ -20,6 +20,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from callcenter.sip.auth import DigestCredentials, authorize_request, select_challenge
 from callcenter.sip.dialog import Dialog, DialogState
 from callcenter.sip.endpoint import (
     AckReceived,
@@ -67,6 +68,8 @@ class Call:
     ack_bytes: bytes = b""
     reinvite_txn: str | None = None
     answer_resp: Response | None = None
+    credentials: DigestCredentials | None = None  # for a trunk that challenges our INVITE
+    auth_tries: int = 0
     user_data: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -182,6 +185,7 @@ class UserAgent:
         self._timers: list[tuple[float, int, str, str]] = []  # (at, seq, kind, call id)
         self._seq = 0
         self._accept_call = accept_call
+        self._requests: dict[str, Callable[[Response | None], None]] = {}
 
     # ------------------------------------------------------------------ input
     def process(self, now: float) -> None:
@@ -279,6 +283,7 @@ class UserAgent:
         sdp: bytes,
         now: float,
         headers: Iterable[tuple[str, str]] = (),
+        credentials: DigestCredentials | None = None,
     ) -> Call:
         tag = self._tag()
         h = Headers()
@@ -295,10 +300,24 @@ class UserAgent:
             h.set("content-type", "application/sdp")
         req = Request("INVITE", request_uri, h, sdp)
         call = Call(f"{req.call_id}", req, dest, incoming=False, local_tag=tag)
+        call.credentials = credentials
         call.invite_txn = self.endpoint.send_request(req, dest, now)
         self.calls[call.id] = call
         self._by_txn[call.invite_txn] = call
         return call
+
+    def send(
+        self,
+        request: Request,
+        dest: Address,
+        now: float,
+        on_final: Callable[[Response | None], None],
+    ) -> str:
+        """A request outside any call (REGISTER to a carrier, OPTIONS ping); ``on_final``
+        gets its final response, or None when the transaction timed out."""
+        txn = self.endpoint.send_request(request, dest, now)
+        self._requests[txn] = on_final
+        return txn
 
     def cancel(self, call: Call, now: float) -> None:
         """§9.1: CANCEL an outgoing INVITE that has no final response yet."""
@@ -523,6 +542,9 @@ class UserAgent:
     def _on_timeout(self, txn: str, timer: str, now: float) -> None:
         call = self._by_txn.pop(txn, None)
         if call is None:
+            callback = self._requests.pop(txn, None)
+            if callback is not None:
+                callback(None)
             return
         if txn == call.invite_txn and not call.incoming and call.state in ("new", "ringing"):
             self._end(call, "timeout")
@@ -533,6 +555,9 @@ class UserAgent:
     def _on_response(self, resp: Response, txn: str, now: float) -> None:
         call = self._by_txn.get(txn)
         if call is None:
+            callback = self._requests.pop(txn, None) if resp.status >= 200 else None
+            if callback is not None:
+                callback(resp)
             return
         if txn != call.invite_txn:
             if txn == call.reinvite_txn and resp.status >= 200:
@@ -552,6 +577,8 @@ class UserAgent:
                 call.state = "ringing"
             self.events.append(CallProgress(call, resp))
             return
+        if resp.status in (401, 407) and self._retry_with_auth(call, resp, now):
+            return
         if resp.status >= 300:
             if call.state in ("new", "ringing"):
                 self._end(call, f"failed {resp.status}")
@@ -569,6 +596,23 @@ class UserAgent:
                 self.events.append(CallFailed(call, 487, "Request Terminated"))
                 return
             self.events.append(CallConfirmed(call))
+
+    def _retry_with_auth(self, call: Call, resp: Response, now: float) -> bool:
+        """§22.2: answer a trunk's challenge once (twice when the nonce went stale)."""
+        creds = call.credentials
+        if creds is None or call.auth_tries >= 2 or call.cancelled:
+            return False
+        challenge = select_challenge(resp, creds)
+        if challenge is None or (call.auth_tries == 1 and not challenge.stale):
+            return False
+        call.auth_tries += 1
+        retry = authorize_request(call.invite, resp.status, challenge, creds,
+                                  f"{self.rng.getrandbits(64):016x}")  # fmt: skip
+        self._by_txn.pop(call.invite_txn, None)
+        call.invite = retry
+        call.invite_txn = self.endpoint.send_request(retry, call.peer, now)
+        self._by_txn[call.invite_txn] = call
+        return True
 
     def _ack_2xx(self, call: Call, resp: Response) -> None:
         """§13.2.2.4: ACK every 2xx (retransmissions included) straight to the peer."""
