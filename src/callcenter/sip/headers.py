@@ -8,12 +8,14 @@ dataclass, or raises SipSyntaxError. LWS is allowed wherever §25.1 allows it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from callcenter.sip.errors import SipSyntaxError
 from callcenter.sip.uri import is_token, parse_header_params
 
 MAGIC_COOKIE = "z9hG4bK"
+_HOST_RE = re.compile(r"[A-Za-z0-9.\-_:]+")
 MAX_CSEQ = 2**31 - 1  # §8.1.1.5: the sequence number MUST be less than 2**31
 
 
@@ -82,7 +84,7 @@ def _sent_by(text: str) -> tuple[str, int | None]:
     else:
         host, sep, port_part = text.partition(":")
         host, rest = host.strip(), (":" + port_part) if sep else ""
-    if not host or not all(c.isalnum() or c in ".-_" for c in host.replace(":", "")):
+    if not host or _HOST_RE.fullmatch(host) is None:
         raise SipSyntaxError(f"bad Via host {text!r}")
     if not rest:
         return host.lower(), None

@@ -40,6 +40,11 @@ _CANONICAL = {
     "mime-version": "MIME-Version",
     "rseq": "RSeq",
     "rack": "RAck",
+    # the headers that carry the caller's context to an agent phone (calls/inbound.py)
+    "x-cc-queue": "X-CC-Queue",
+    "x-cc-agent": "X-CC-Agent",
+    "x-cc-category": "X-CC-Category",
+    "x-cc-customer": "X-CC-Customer",
 }
 # Headers whose values are comma-separated lists (RFC 3261 §7.3.1); others keep commas.
 LIST_HEADERS = frozenset(
@@ -226,6 +231,21 @@ def _split_head(data: bytes) -> tuple[bytes, bytes]:
     return data.rstrip(b"\r\n"), b""
 
 
+_NAMES: dict[str, str] = {}  # raw header name -> canonical lower-case name (a small cache)
+
+
+def _header_name(raw: str) -> str | None:
+    name = _NAMES.get(raw)
+    if name is None:
+        low = raw.rstrip(" \t").lower()
+        if not is_token(low):
+            return None
+        name = COMPACT.get(low, low)
+        if len(_NAMES) < 4096:
+            _NAMES[raw] = name
+    return name
+
+
 def _read_fields(lines: list[str]) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     last: list[str] | None = None
@@ -237,11 +257,10 @@ def _read_fields(lines: list[str]) -> dict[str, list[str]]:
                 raise SipParseError(400, "Continuation Line Without Header")
             last[-1] = last[-1] + " " + line.strip()
             continue
-        name, colon, value = line.partition(":")
-        name = name.rstrip(" \t").lower()
-        if not colon or not is_token(name):
+        raw, colon, value = line.partition(":")
+        name = _header_name(raw) if colon else None
+        if name is None:
             raise SipParseError(400, "Malformed Header Line")
-        name = COMPACT.get(name, name)
         last = fields.setdefault(name, [])
         last.append(value.strip())
     for name in LIST_HEADERS.intersection(fields):

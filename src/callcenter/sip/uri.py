@@ -10,21 +10,23 @@ user parts keep their escapes and are compared unescaped (§19.1.4).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from callcenter.sip.errors import SipSyntaxError
 
 _SIP_SCHEMES = frozenset({"sip", "sips"})
-_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
-_UNRESERVED_USER = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'()&=+$,;?/%"
-)
+
+_TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_URI_BAD = re.compile(r"[ \t\r\n<>\"]")
+_HOST_BAD = re.compile(r"[ \t<>\"@]")
+_USER_RE = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+")
 
 
 def is_token(text: str) -> bool:
     """RFC 3261 §25.1 ``token``: a non-empty run of token characters."""
-    return bool(text) and all(c in _TOKEN_CHARS for c in text)
+    return _TOKEN_RE.fullmatch(text) is not None
 
 
 @dataclass(slots=True)
@@ -90,7 +92,7 @@ def _parse_hostport(text: str) -> tuple[str, int | None]:
         port_text = rest[1:] if rest else ""
     else:
         host, _, port_text = text.partition(":")
-    if not host or any(c in host for c in ' \t<>"@'):
+    if not host or _HOST_BAD.search(host):
         raise SipSyntaxError(f"bad host {text!r}")
     port: int | None = None
     if port_text:
@@ -117,7 +119,7 @@ def parse_uri(text: str) -> Uri:
     scheme, colon, rest = text.partition(":")
     if not colon or not scheme or not scheme[0].isalpha() or not rest:
         raise SipSyntaxError(f"not a URI: {text!r}")
-    if any(c in text for c in ' \t\r\n<>"'):
+    if _URI_BAD.search(text):
         raise SipSyntaxError(f"URI contains whitespace or delimiters: {text!r}")
     low = scheme.lower()
     if low not in _SIP_SCHEMES:
@@ -133,7 +135,7 @@ def parse_uri(text: str) -> Uri:
         userinfo, rest = rest[:at], rest[at + 1 :]
         user, pcolon, pw = userinfo.partition(":")
         password = pw if pcolon else None
-        if not user or any(c not in _UNRESERVED_USER for c in user):
+        if not user or _USER_RE.fullmatch(user) is None:
             raise SipSyntaxError(f"bad user part in {text!r}")
     rest, _, headers = rest.partition("?")
     hostport, _, param_text = rest.partition(";")
