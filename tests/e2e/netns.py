@@ -203,6 +203,13 @@ class Network:
         ip("-n", ns.name, "route", "add", "default", "via", leaf.gateway)
         return leaf
 
+    def route_between_leaves(self, enabled: bool = True) -> None:
+        """Let leaves reach each other through the hub (IP forwarding in the hub only).
+
+        Off by default, so that every packet of a test goes to or comes from the server."""
+        flag = f"net.ipv4.ip_forward={int(enabled)}"
+        self.hub.run(["sysctl", "-q", "-w", flag]).check_returncode()
+
     def remove_leaf(self, leaf: Leaf) -> None:
         """Delete a leaf namespace (and its veth pair) once its processes are done."""
         self.leaves.remove(leaf)

@@ -19,7 +19,7 @@ import pytest
 from .linphone import Linphone
 from .netns import Network, ip, require_namespaces
 from .phone_audio import contains_in_order, heard_sequence, tone_runs, tone_track, write_tone
-from .phones import Lab, PhoneEvent, check_lab_prerequisites, lab_session
+from .phones import Lab, PhoneEvent, SoftPhone, check_lab_prerequisites, lab_session
 
 pytestmark = pytest.mark.e2e
 
@@ -180,3 +180,44 @@ def test_private_network_carries_packets_and_is_removed() -> None:
         assert (data, source[0]) == (b"ping", leaf.address)
     listed = ip("netns", "list")
     assert not [n for n in names if n in listed.split()]
+
+
+def two_way_call(lab: Lab, callee: SoftPhone, answer: bool) -> None:
+    """8001 (700 Hz) calls ``callee`` (1100 Hz) directly; each must hear the other's tone."""
+    lab.net.route_between_leaves()
+    try:
+        direct_call(lab, callee, answer)
+    finally:
+        lab.net.route_between_leaves(False)
+
+
+def direct_call(lab: Lab, callee: SoftPhone, answer: bool) -> None:
+    caller = lab.phone("8001", "sip-8001", tone_hz=700)
+    caller.wait_registered()
+    callee.wait_registered()
+    caller.dial(f"sip:{callee.spec.extension}@{callee.leaf.address}:5060")
+    if answer:
+        callee.wait_call("incoming")
+        callee.accept()
+    caller.wait_call("established")
+    callee.wait_call("established")
+    time.sleep(2)
+    callee.hangup()
+    caller.wait_call("closed")
+    callee.wait_call("closed")
+    for phone, tone in ((caller, 1100.0), (callee, 700.0)):
+        [heard] = phone.received_recordings()
+        assert heard_sequence(tone_track(heard))[-1:] == [tone], phone.log()
+
+
+def test_phone_helpers_manual_answer_between_baresips(lab: Lab) -> None:
+    """The helpers issue 5 builds on: ringing, accept(), two-way audio, hang-up by the callee.
+
+    The call goes phone to phone through the hub's routing (not through the server, which
+    does not route extension to extension yet)."""
+    two_way_call(lab, lab.phone("8002", "sip-8002", tone_hz=1100, answermode="manual"), True)
+
+
+def test_phone_helpers_linphonec_answers_by_itself(lab: Lab) -> None:
+    callee = lab.add(Linphone.start, "8004", "sip-8004", tone_hz=1100, answermode="auto")
+    two_way_call(lab, callee, answer=False)
