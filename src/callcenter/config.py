@@ -58,6 +58,9 @@ class SipConfig(_Section):
     registration_min_expires: int = Field(60, ge=1)
     registration_max_expires: int = Field(3600, ge=60)
     echo_extension: str = "9196"
+    # INVITEs from sources that are neither a trunk's inbound IP nor a registered phone:
+    # accepted (the demo, a lab) or refused with 403 (production behind a carrier).
+    allow_unknown_callers: bool = True
 
     @field_validator("realm")
     @classmethod

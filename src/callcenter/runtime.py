@@ -21,6 +21,7 @@ from callcenter.calls.acd_config import queue_config
 from callcenter.calls.agents import AgentDirectory, OwnCustomersLookup, PhoneLogin
 from callcenter.calls.center import ContactCenter
 from callcenter.calls.service import CallService, EchoTest
+from callcenter.calls.trunks import TrunkService
 from callcenter.config import Config
 from callcenter.dialplan import Dialplan, parse_dialplan
 from callcenter.ivr.flow import load_flow_text
@@ -32,7 +33,7 @@ from callcenter.media.engine import MediaEngine
 from callcenter.sip.auth import DigestChallenger
 from callcenter.sip.endpoint import SipEndpoint
 from callcenter.sip.registrar import Registrar
-from callcenter.sip.ua import UserAgent
+from callcenter.sip.ua import Call, UserAgent
 from callcenter.sip_credentials import CredentialCache
 from callcenter.storage import demo
 from callcenter.storage.aio import AsyncStorage
@@ -97,6 +98,22 @@ def load_routing(config: Config) -> tuple[Dialplan, FlowRegistry]:
     return parse_dialplan(data), flows
 
 
+def secure_seed() -> int:
+    return random.SystemRandom().getrandbits(64)
+
+
+def known_caller(call: Call, trunks: TrunkService, registrar: Registrar, now: float) -> bool:
+    """A trunk's inbound IP, or the address of a phone registered here."""
+    host = call.peer.host
+    if trunks.trunk_for_source(host) is not None:
+        return True
+    return any(
+        b.source[1] == host and b.expires_at > now
+        for bindings in registrar.bindings().values()
+        for b in bindings
+    )
+
+
 async def build_center(
     config: Config, calls: CallService, registrar: Registrar, store: Storage
 ) -> ContactCenter:
@@ -105,7 +122,7 @@ async def build_center(
     directory = AgentDirectory()
     queues = await aio.run(store.queues.all)
     await aio.run(directory.reload, store)
-    acd = Acd(random.Random(random.SystemRandom().getrandbits(64)))
+    acd = Acd(random.Random(secure_seed()))
     center = ContactCenter(calls, acd, directory, registrar, aio, config.server.data_dir)
     for rec in queues:
         if rec.enabled:
@@ -114,6 +131,11 @@ async def build_center(
     center.dialplan, center.flows = load_routing(config)
     center.lookup = OwnCustomersLookup(aio)
     calls.registration_listeners.append(PhoneLogin(acd, directory, calls.now, center.apply))
+    trunks = TrunkService(calls.ua, calls.kick, calls.now, random.Random(secure_seed()))
+    await trunks.load(await aio.run(store.trunks.all))
+    center.trunks = trunks
+    if not config.sip.allow_unknown_callers:
+        calls.screen = lambda call: known_caller(call, trunks, registrar, calls.now())
     log.info("acd.ready", queues=len(queues), agents=len(directory.by_id))
     return center
 
@@ -159,6 +181,8 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     await start_sip(config, stack)
     log.info("server.started", version=__version__, node=config.server.node_name)
     await stop.wait()
+    if center.trunks is not None:
+        center.trunks.close()
     await calls.close()
     await center.close()
     await stack.close()

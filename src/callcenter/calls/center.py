@@ -34,6 +34,7 @@ from callcenter.acd.events import (
 from callcenter.calls.agents import AgentDirectory
 from callcenter.calls.inbound import InboundCall
 from callcenter.calls.service import CallService
+from callcenter.calls.trunks import TrunkService
 from callcenter.dialplan import Dialplan
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.logs import get_logger
@@ -76,6 +77,7 @@ class ContactCenter:
         self.dialplan: Dialplan | None = None
         self.flows = FlowRegistry()
         self.lookup: LookupProvider | None = None
+        self.trunks: TrunkService | None = None
         self.calls: dict[str, InboundCall] = {}  # by ACD call id (the caller's SIP Call-ID)
         self.background: set[asyncio.Task[Any]] = set()
         self._timer: asyncio.TimerHandle | None = None
@@ -91,11 +93,16 @@ class ContactCenter:
             return None
         decision = self.dialplan.route(call.called, call.caller, self.wall())
         dest = decision.destination
-        if dest.kind not in ("flow", "queue", "voicemail"):
-            return None  # extensions and echo belong to other routers; "hangup" is a 404
+        target = dest.target
+        if dest.kind == "extension":
+            target = call.called if target == "direct" else target
+            if not self.registrar.lookup(target, self.now()):
+                return None  # not registered (or the echo test): 404 or the next router
+        elif dest.kind not in ("flow", "queue", "voicemail"):
+            return None  # "hangup" is a 404
         log.info("call.routed", call_id=call.invite.call_id, destination=str(dest),
                  rule=decision.rule or "-")  # fmt: skip
-        inbound = InboundCall(self, call, dest.kind, dest.target)
+        inbound = InboundCall(self, call, dest.kind, target)
         self.calls[inbound.acd_id] = inbound
         return inbound.run()
 

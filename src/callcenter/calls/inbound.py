@@ -27,6 +27,7 @@ from callcenter.logs import get_logger
 from callcenter.lookup.base import resolve
 from callcenter.media.control import Recording
 from callcenter.media.player import Moh, PromptSource, Say, Tone
+from callcenter.sip.endpoint import Address
 from callcenter.sip.ua import Call, CallConfirmed, CallEnded, CallFailed, CallProgress, UaEvent
 from callcenter.storage.repos.calls import CallTimes
 
@@ -40,8 +41,12 @@ VOICEMAIL_MAX_SECONDS = 120.0
 
 @dataclass
 class AgentLeg:
+    """The second leg of the call: an agent offered by the ACD, or a plain extension or
+    external number (``via_acd`` False: no ACD bookkeeping)."""
+
     agent_id: str
     queue_id: str
+    via_acd: bool = True
     session: MediaSession | None = None
     call: Call | None = None
     withdrawn: bool = False
@@ -119,6 +124,8 @@ class InboundCall:
             self.enqueue(self.target, 0, "")
         elif self.kind == "voicemail":
             await self.voicemail(self.target)
+        elif self.kind == "extension" and not await self.dial_extension(self.target):
+            await self._unreachable()
         await self._wait_end()
 
     async def _wait_end(self) -> None:
@@ -223,6 +230,11 @@ class InboundCall:
         elif isinstance(cmd, ivr.Hangup):
             self.outcome = "abandoned" if cmd.cause == ivr.CALLER_HANGUP else "failed"
             self.hangup_all(cmd.cause)
+        elif isinstance(cmd, ivr.Transfer):
+            ok = (await self.dial_extension(cmd.target) if cmd.kind == "extension"
+                  else await self.dial_external(cmd.target, cmd.trunk))  # fmt: skip
+            if not ok:
+                await self._unreachable()
         else:
             log.warning("ivr.unsupported_terminal", call_id=self.acd_id, command=repr(cmd))
             await self._say("对不起，该服务暂未开通，再见。")
@@ -302,36 +314,73 @@ class InboundCall:
     # ---------------------------------------------------------- agent offer
     async def offer(self, out: OfferToAgent) -> None:
         center = self.center
-        svc = center.service
         ext = center.directory.extension_of(out.agent_id)
         bindings = center.registrar.lookup(ext, center.now()) if ext else []
-        if not bindings or self.caller_gone:
+        if not bindings or self.caller_gone or ext is None:
             center.command(center.acd.offer_rejected, self.acd_id, out.agent_id, center.now())
             return
-        binding = bindings[0]
-        dest = contact_address(binding)
-        local_ip, _ = svc.ua.endpoint.local_for(dest)
-        leg = await svc.media.create_endpoint(f"{self.acd_id}/agent", local_ip, group=self.call.id)
-        agent = AgentLeg(out.agent_id, out.queue_id, offered_at=center.now())
-        agent.session = MediaSession(None, leg)
-        self.agent = agent
-        self.times.offered = center.now()
-        sdp = agent.session.make_offer()
-        caller = self.call.caller or "anonymous"
-        host = f"[{local_ip}]" if ":" in local_ip else local_ip
         headers = [("X-CC-Queue", out.queue_id), ("X-CC-Agent", out.agent_id)]
         if self.category:
             headers.append(("X-CC-Category", self.category))
         if self.customer_id is not None:
             headers.append(("X-CC-Customer", str(self.customer_id)))
+        agent = AgentLeg(out.agent_id, out.queue_id, offered_at=center.now())
+        await self._ring_contact(agent, ext, contact_address(bindings[0]), bindings[0].contact,
+                                 headers)  # fmt: skip
+        log.info("call.offered", call_id=self.acd_id, agent_id=out.agent_id, extension=ext,
+                 rule=out.explanation.rule, strategy=out.explanation.strategy)  # fmt: skip
+
+    async def _ring_contact(
+        self, agent: AgentLeg, ext: str, dest: Address, contact: str,
+        headers: list[tuple[str, str]],
+    ) -> None:  # fmt: skip
+        """INVITE a registered phone for this caller, with the caller's number as From."""
+        svc = self.center.service
+        local_ip, _ = svc.ua.endpoint.local_for(dest)
+        sdp = await self._new_leg(agent, local_ip)
+        caller = self.call.caller or "anonymous"
+        host = f"[{local_ip}]" if ":" in local_ip else local_ip
         agent.call = svc.ua.invite(
-            dest, binding.contact, f'"{caller}" <sip:{caller}@{host}>', f"<sip:{ext}@{host}>",
-            sdp, center.now(), headers,
+            dest, contact, f'"{caller}" <sip:{caller}@{host}>', f"<sip:{ext}@{host}>", sdp,
+            self.center.now(), headers,
         )  # fmt: skip
         svc.watch(agent.call, self._agent_event)
         svc.kick()
-        log.info("call.offered", call_id=self.acd_id, agent_id=out.agent_id, extension=ext,
-                 rule=out.explanation.rule, strategy=out.explanation.strategy)  # fmt: skip
+
+    async def _new_leg(self, agent: AgentLeg, local_ip: str) -> bytes:
+        svc = self.center.service
+        leg = await svc.media.create_endpoint(f"{self.acd_id}/b", local_ip, group=self.call.id)
+        agent.session = MediaSession(None, leg)
+        self.agent = agent
+        self.times.offered = self.center.now()
+        return agent.session.make_offer()
+
+    async def dial_extension(self, ext: str) -> bool:
+        """Ring a registered extension directly (no ACD); False when it is not registered."""
+        bindings = self.center.registrar.lookup(ext, self.center.now())
+        if not bindings:
+            return False
+        agent = AgentLeg(f"ext:{ext}", "", via_acd=False, offered_at=self.center.now())
+        await self._ring_contact(agent, ext, contact_address(bindings[0]), bindings[0].contact,
+                                 [])  # fmt: skip
+        return True
+
+    async def dial_external(self, number: str, trunk: str | None) -> bool:
+        """Call an outside number through a trunk and bridge it to the caller."""
+        trunks = self.center.trunks
+        if trunks is None or not trunks.trunks:
+            return False
+        target = trunks.trunks.get(trunk) if trunk else next(iter(trunks.trunks.values()))
+        if target is None:
+            return False
+        agent = AgentLeg(f"ext:{number}", "", via_acd=False, offered_at=self.center.now())
+        local_ip, _ = self.center.service.ua.endpoint.local_for(target.address)
+        sdp = await self._new_leg(agent, local_ip)
+        agent.call = trunks.dial(number, self.call.caller or "anonymous", sdp, target.name)
+        if agent.call is None:
+            return False
+        self.center.service.watch(agent.call, self._agent_event)
+        return True
 
     def withdraw(self, agent_id: str, reason: str) -> None:
         agent = self.agent
@@ -349,7 +398,8 @@ class InboundCall:
         center = self.center
         if isinstance(ev, CallProgress) and not agent.ringing and ev.response.status in (180, 183):
             agent.ringing = True
-            center.command(center.acd.offer_ringing, self.acd_id, agent.agent_id, center.now())
+            if agent.via_acd:
+                center.command(center.acd.offer_ringing, self.acd_id, agent.agent_id, center.now())
         elif isinstance(ev, CallConfirmed):
             center.spawn(self._agent_answered(agent))
         elif isinstance(ev, CallFailed):
@@ -367,9 +417,13 @@ class InboundCall:
             agent.session.accept_answer(agent.call.remote_sdp)
         except NoCodec:
             svc.ua.bye(agent.call, center.now())
-            center.command(center.acd.offer_rejected, self.acd_id, agent.agent_id, center.now())
+            if agent.via_acd:
+                center.command(center.acd.offer_rejected, self.acd_id, agent.agent_id, center.now())
             return
-        if not center.command(center.acd.offer_answered, self.acd_id, agent.agent_id, center.now()):
+        answered = center.acd.offer_answered
+        if agent.via_acd and not center.command(
+            answered, self.acd_id, agent.agent_id, center.now()
+        ):
             svc.ua.bye(agent.call, center.now())
             return
         agent.answered = True
@@ -390,14 +444,21 @@ class InboundCall:
         await self._release_agent_media(agent)
         if self.agent is agent:
             self.agent = None
-        if not agent.withdrawn and not self.caller_gone:
+        if not agent.withdrawn and not self.caller_gone and agent.via_acd:
             center = self.center
             center.command(center.acd.offer_rejected, self.acd_id, agent.agent_id, center.now())
+        elif not agent.via_acd and not self.caller_gone:
+            self.center.spawn(self._unreachable())
         log.info("call.offer_failed", call_id=self.acd_id, agent_id=agent.agent_id, status=status)
+
+    async def _unreachable(self) -> None:
+        await self._say("对不起，您拨打的号码暂时无法接通，再见。")
+        self.hangup_all("destination unreachable")
 
     async def _agent_hung_up(self, agent: AgentLeg) -> None:
         if agent.answered:
-            self.center.command(self.center.acd.call_ended, self.acd_id, self.center.now())
+            if agent.via_acd:
+                self.center.command(self.center.acd.call_ended, self.acd_id, self.center.now())
             agent.answered = False
             self.hangup_all("agent hung up")
         await self._release_agent_media(agent)
@@ -512,7 +573,8 @@ class InboundCall:
         agent = self.agent
         if agent is not None and agent.answered:
             agent.answered = False
-            center.command(center.acd.call_ended, self.acd_id, now)
+            if agent.via_acd:
+                center.command(center.acd.call_ended, self.acd_id, now)
         elif (
             self.queue_id is not None
             and self.outcome not in ("answered", "voicemail")

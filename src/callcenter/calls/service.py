@@ -70,6 +70,8 @@ class CallService:
         self.dtmf_listeners: dict[str, Callable[[str], None]] = {}
         self.registration_listeners: list[Callable[[object], None]] = []
         self._registrar_timer: asyncio.TimerHandle | None = None
+        # Who may call in (None: anyone): trunk IPs, registered phones... set by the runtime.
+        self.screen: Callable[[Call], bool] | None = None
 
     # ------------------------------------------------------------- SIP events
     def handle(self, events: list[UaEvent]) -> None:
@@ -117,7 +119,12 @@ class CallService:
 
     def _incoming(self, call: Call) -> None:
         cid = call.invite.call_id
-        log.info("call.incoming", call_id=cid, caller=call.caller, called=call.called)
+        log.info("call.incoming", call_id=cid, caller=call.caller, called=call.called,
+                 source=f"{call.peer.host}:{call.peer.port}")  # fmt: skip
+        if self.screen is not None and not self.screen(call):
+            self.ua.reject(call, 403, self.now())
+            log.warning("call.refused", call_id=cid, source=call.peer.host, reason="unknown caller")
+            return
         for router in self.routers:
             coro = router.route(self, call)
             if coro is not None:
