@@ -49,6 +49,8 @@ def seed(store: Storage, realm: str, now: datetime) -> SeedReport:
     _users(store, data["users"], now, report)
     for agent in data["agents"]:
         _agent(store, agent, realm, now, report)
+    for phone in data.get("phones", []):
+        _phone(store, phone, realm, now, report)
     _categories(store, data["categories"], report)
     _schedule(store, data["schedule"], report)
     _customers(store, data["customers"], now, report)
@@ -117,6 +119,16 @@ def _agent(
     if store.voicemail.mailbox(box) is None:
         store.voicemail.create_mailbox(box, pin=str(agent_id))
         report.add("mailboxes")
+
+
+def _phone(
+    store: Storage, item: dict[str, Any], realm: str, now: datetime, report: SeedReport
+) -> None:
+    number = str(item["extension"])
+    if store.extensions.get_by_number(number) is None:
+        ext = store.extensions.create(number, now, display_name=item["name"])
+        store.extensions.set_password(ext.id, realm, item["sip_password"], now)
+        report.add("extensions")
 
 
 def _categories(store: Storage, items: list[dict[str, Any]], report: SeedReport) -> None:

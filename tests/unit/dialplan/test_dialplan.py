@@ -106,6 +106,7 @@ def test_explanation_names_each_rule_tried(plan: Dialplan) -> None:
     route = plan.route("95598", "138", sh(2025, 10, 1, 10, 0))
     assert route.explanation == (
         "rule 'echo-test': called number '95598' does not match",
+        "rule 'demo-anytime': called number '95598' does not match",
         "rule 'extensions': called number '95598' does not match",
         "rule 'vip-callers': caller '138' has none of the prefixes 1390000",
         "rule 'hotline-holiday': matched (2025-10-01 Wed 10:00 Asia/Shanghai is holiday)"
