@@ -66,12 +66,14 @@ def test_options_over_tls(tls_server: Server) -> None:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     port = tls_server.tls_port  # type: ignore[attr-defined]
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            tls.sendall(b"\r\n\r\n")  # RFC 5626 keep-alive ping
-            assert tls.recv(2) == b"\r\n"
-            tls.sendall(options("TLS", "127.0.0.1", port, tls.getsockname()[:2]))
-            reply = read_response(tls)
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        tls.sendall(b"\r\n\r\n")  # RFC 5626 keep-alive ping
+        assert tls.recv(2) == b"\r\n"
+        tls.sendall(options("TLS", "127.0.0.1", port, tls.getsockname()[:2]))
+        reply = read_response(tls)
     assert reply.startswith(b"SIP/2.0 200 OK")
     assert b"Allow: INVITE" in reply
 
