@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from callcenter.sip.errors import SipParseError, SipSyntaxError
+from callcenter.sip.errors import SipParseError
 from callcenter.sip.headers import MAGIC_COOKIE, parse_via
 from callcenter.sip.message import Headers, Request, Response, parse_message
 from callcenter.sip.responses import build_response
@@ -138,16 +138,16 @@ class SipEndpoint:
         self._client: dict[str, ClientTransaction] = {}
         self._peers: dict[str, Address] = {}
         self._merge: dict[str, str] = {}  # (from-tag, call-id, cseq) -> server key, §8.2.2.2
+        self._merged_of: dict[str, str] = {}  # server key -> its entry in _merge
         self._timers: list[tuple[float, int, str]] = []
         self._timer_seq = 0
         self.local: dict[str, tuple[str, int]] = {}  # transport -> the address we listen on
+        # The shell may answer "which local address reaches this peer" for wildcard binds.
+        self.local_resolver: Callable[[Address], tuple[str, int]] | None = None
 
     def set_local(self, transport: str, host: str, port: int) -> None:
         """The shell tells the endpoint where it listens (for Via and Contact)."""
         self.local[transport] = (host, port)
-
-        # The shell may answer "which local address reaches this peer" for wildcard binds.
-        self.local_resolver: Callable[[Address], tuple[str, int]] | None = None
 
     def local_for(self, dest: Address) -> tuple[str, int]:
         if self.local_resolver is not None:
@@ -293,6 +293,7 @@ class SipEndpoint:
         self._peers[key] = source
         if merged is not None:
             self._merge[merged] = key
+            self._merged_of[key] = merged
         if req.method == "INVITE":  # §17.2.1: 100 Trying at once; we do not wait 200 ms
             self._apply(txn, txn.respond(build_response(req, 100), now), now)
         self.events.append(RequestReceived(req, source, key))
@@ -308,8 +309,7 @@ class SipEndpoint:
         if txn is None:
             self._reject(req, 481, "Call/Transaction Does Not Exist", source)
             return
-        to_tag = txn.last_response.to.tag if txn.last_response is not None else None
-        ok = build_response(req, 200, to_tag=to_tag or self._tag())
+        ok = build_response(req, 200, to_tag=txn.to_tag or self._tag())
         self.outgoing.append((ok.serialize(), source))
         self.events.append(CancelReceived(req, invite_key))
 
@@ -360,10 +360,7 @@ class SipEndpoint:
         self._peers.pop(key, None)
         if isinstance(txn, ServerTransaction):
             self._server.pop(key, None)
-            try:
-                merged = self._merged_key(txn.request)
-            except SipSyntaxError:  # pragma: no cover - validated on arrival
-                merged = None
+            merged = self._merged_of.pop(key, None)
             if merged is not None and self._merge.get(merged) == key:
                 del self._merge[merged]
         else:

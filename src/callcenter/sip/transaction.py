@@ -21,7 +21,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from callcenter.sip.errors import SipSyntaxError
 from callcenter.sip.message import Headers, Request, Response
+from callcenter.sip.uri import parse_name_addr
 
 T1 = 0.5  # §17.1.1.1: RTT estimate
 T2 = 4.0  # maximum retransmit interval for non-INVITE requests and INVITE responses
@@ -234,11 +236,27 @@ class ClientNonInvite(ClientTransaction):
 
 
 class ServerTransaction(Transaction):
+    """What IST and NIST share. Neither keeps the request nor the response objects: a server
+    transaction lives 32 s after its final response (timers J, L) and only ever needs the bytes
+    to repeat, so keeping the parsed messages would leave dozens of objects per call for the
+    garbage collector to walk (docs/performance.md)."""
+
     def __init__(self, key: str, request: Request, reliable: bool, now: float) -> None:
         super().__init__(key, reliable, now)
-        self.request = request
-        self.last_response: Response | None = None
+        self.method = request.method
+        self.last_status = 0
+        self._last_to = ""  # the To header of the last response, as text
         self._last_bytes: bytes | None = None
+
+    @property
+    def to_tag(self) -> str | None:
+        """The To tag of the last response sent (a CANCEL's 200 repeats it, §9.2)."""
+        if not self._last_to:
+            return None
+        try:
+            return parse_name_addr(self._last_to).tag
+        except SipSyntaxError:  # pragma: no cover - we wrote that header ourselves
+            return None
 
     def on_request(self, req: Request, now: float) -> list[Action]:
         raise NotImplementedError
@@ -247,7 +265,8 @@ class ServerTransaction(Transaction):
         raise NotImplementedError
 
     def _remember(self, resp: Response) -> bytes:
-        self.last_response = resp
+        self.last_status = resp.status
+        self._last_to = resp.headers.get("to") or ""
         self._last_bytes = resp.serialize()
         return self._last_bytes
 
