@@ -32,6 +32,7 @@ from callcenter.acd.events import (
     Output,
 )
 from callcenter.calls.agents import AgentDirectory
+from callcenter.calls.events import CallArrived
 from callcenter.calls.inbound import InboundCall
 from callcenter.calls.service import CallService
 from callcenter.calls.trunks import TrunkService
@@ -83,6 +84,10 @@ class ContactCenter:
         self._timer: asyncio.TimerHandle | None = None
         self.wall: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.recording_policies: dict[str, str] = {}
+        # Called with every event once it is in the event log: (seq, type, payload, call_id,
+        # agent_id). The API's WebSocket stream and webhooks subscribe here.
+        self.listeners: list[Callable[[int, str, dict[str, Any], str | None, int | None], None]]
+        self.listeners = []
 
     def recording_policy(self, queue_id: str) -> str:
         return self.recording_policies.get(queue_id, "none")
@@ -103,6 +108,9 @@ class ContactCenter:
         log.info("call.routed", call_id=call.invite.call_id, destination=str(dest),
                  rule=decision.rule or "-")  # fmt: skip
         inbound = InboundCall(self, call, dest.kind, target)
+        self.record_event(
+            CallArrived(call.invite.call_id, call.caller, call.called, f"{dest.kind}:{target}")
+        )
         self.calls[inbound.acd_id] = inbound
         return inbound.run()
 
@@ -182,20 +190,32 @@ class ContactCenter:
             log.error("center.task_failed", error=repr(task.exception()))
 
     def record_event(self, event: object, call_id: str | None = None) -> None:
-        """Append a domain event to the event log (on the storage thread, in order)."""
+        """Append a domain event to the event log (on the storage thread, in order), then
+        hand it with its sequence number to the listeners."""
         payload = _plain(event)
         if not isinstance(payload, dict):
             payload = {"value": payload}
         cid = call_id or payload.get("call_id")
         agent = payload.get("agent_id")
-        events = self.store.sync.events
         self.spawn(
-            self.store.run(
-                events.append, type(event).__name__, payload, datetime.now(UTC),
-                call_id=cid if isinstance(cid, str) else None,
-                agent_id=int(agent) if isinstance(agent, str) and agent.isdigit() else None,
+            self._record(
+                type(event).__name__, payload, cid if isinstance(cid, str) else None,
+                int(agent) if isinstance(agent, str) and agent.isdigit() else None,
             )
         )  # fmt: skip
+
+    async def _record(
+        self, kind: str, payload: dict[str, Any], call_id: str | None, agent_id: int | None
+    ) -> None:
+        events = self.store.sync.events
+        seq = await self.store.run(
+            events.append, kind, payload, datetime.now(UTC), call_id=call_id, agent_id=agent_id
+        )
+        for listener in self.listeners:
+            try:
+                listener(seq, kind, payload, call_id, agent_id)
+            except Exception:
+                log.exception("center.listener_failed", event=kind)
 
     async def close(self) -> None:
         if self._timer is not None:

@@ -21,6 +21,7 @@ from callcenter import ivr
 from callcenter.acd.events import CallLeftQueue, CallOverflowed, CallQueued, OfferToAgent
 from callcenter.acd.model import DestinationKind
 from callcenter.calls.agents import contact_address
+from callcenter.calls.events import CallBridged, CallClosed
 from callcenter.calls.media_session import MediaSession, NoCodec
 from callcenter.ivr.runner import IvrSession
 from callcenter.logs import get_logger
@@ -83,6 +84,7 @@ class InboundCall:
     recording_row: int | None = None
     moh: asyncio.Task[Any] | None = None
     caller_gone: bool = False
+    answered_by: str | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     times: Times = field(init=False)
 
@@ -427,6 +429,7 @@ class InboundCall:
             svc.ua.bye(agent.call, center.now())
             return
         agent.answered = True
+        self.answered_by = agent.agent_id
         self.times.talk_start = center.now()
         self.outcome = "answered"
         await agent.session.apply_remote(svc.media)
@@ -439,6 +442,8 @@ class InboundCall:
                                agent_id=int(agent.agent_id) if agent.agent_id.isdigit() else None,
                                answer_time=datetime.now(UTC)))  # fmt: skip
         log.info("call.bridged", call_id=self.acd_id, agent_id=agent.agent_id)
+        center.record_event(CallBridged(self.acd_id, agent.agent_id, self.call.caller,
+                                        self.category, self.customer_id))  # fmt: skip
 
     async def _agent_failed(self, agent: AgentLeg, status: int) -> None:
         await self._release_agent_media(agent)
@@ -603,5 +608,7 @@ class InboundCall:
         store = self.center.store
         await store.run(store.sync.cdrs.close_call, self.acd_id, datetime.now(UTC), self.outcome,
                         times, recording_id=self.recording_row)  # fmt: skip
+        self.center.record_event(CallClosed(self.acd_id, self.outcome, self.answered_by,
+                                            round(queue_wait, 3), round(talk, 3)))  # fmt: skip
         log.info("call.closed", call_id=self.acd_id, outcome=self.outcome,
                  queue_wait=round(queue_wait, 2), talk=round(talk, 2))  # fmt: skip
