@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from callcenter.rtp.dtmf import dtmf_packets
 from callcenter.rtp.g711 import pcm16_to_ulaw, ulaw_to_pcm16
 
 
@@ -28,6 +29,7 @@ class RtpPeer:
         self.level = level
         self.remote: tuple[str, int] | None = None
         self.received: list[tuple[float, bytes]] = []  # (arrival, PCMU payload)
+        self._digits: list[str] = []  # RFC 4733 digits to send instead of the tone
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -50,12 +52,29 @@ class RtpPeer:
                 self.received.append((time.monotonic(), data[12:]))
             now = time.monotonic()
             while self.remote is not None and now >= next_send:
+                if self._digits:
+                    seq, ts = self._send_digit(self._digits.pop(0), seq, ts)
+                    next_send = time.monotonic()
+                    continue
                 header = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, ts & 0xFFFFFFFF, 0x1234)
                 self.sock.sendto(header + self._frame(n), self.remote)
                 seq, ts, n = seq + 1, ts + 160, n + 1
                 next_send += 0.02
             if self.remote is None:
                 next_send = now
+
+    def press(self, digits: str) -> None:
+        """Send ``digits`` as RFC 4733 telephone-events (PT 101) in the media stream."""
+        self._digits.extend(digits)
+
+    def _send_digit(self, digit: str, seq: int, ts: int) -> tuple[int, int]:
+        assert self.remote is not None
+        packets = dtmf_packets(digit, ssrc=0x1234, sequence=seq & 0xFFFF, timestamp=ts,
+                               duration_ms=120)  # fmt: skip
+        for packet in packets:
+            self.sock.sendto(packet.serialize(), self.remote)
+            time.sleep(0.02)
+        return seq + len(packets), ts + 960 + 320
 
     def heard(self, last_seconds: float | None = None) -> np.ndarray:
         """What this party heard as float samples (optionally only the last seconds)."""

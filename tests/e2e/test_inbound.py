@@ -247,3 +247,23 @@ def test_after_hours_routing(center: Center) -> None:
     assert rc == 0
     log = center.server.log_text()
     assert "destination=flow:demo_after_hours" in log and "rule=closed" in log
+
+
+def test_rfc4733_digits_drive_the_ivr(center: Center) -> None:
+    """The caller's digit comes as RFC 4733 packets in the RTP stream, not as SIP INFO."""
+    center.agent("8001", hz=1000.0)
+    media = center.peer(440.0)
+    xml = center.tmp / "rtp-caller.xml"
+    xml.write_text(sipp.caller_scenario(rtp_port=media.port, before_ms=0, hold_ms=9000))
+    csv = center.tmp / "rtp-caller.csv"
+    csv.write_text("SEQUENTIAL\n13800000006\n")
+    proc = sipp.start(["-sf", str(xml), "-inf", str(csv), "-s", "95598",
+                       f"127.0.0.1:{center.server.sip_port}", "-m", "1", "-i", "127.0.0.1",
+                       "-p", "0"], center.tmp, "rtp-caller")  # fmt: skip
+    wait_for(lambda: media.remote is not None)  # the greeting started: we know where to send
+    time.sleep(1.0)
+    media.press("0")  # 人工服务
+    wait_for(lambda: "call.bridged" in center.server.log_text(), timeout=20)
+    proc.wait(timeout=30)
+    assert proc.returncode == 0
+    assert dominant_hz(media.heard(last_seconds=2)) == pytest.approx(1000, abs=15)
