@@ -128,6 +128,8 @@ async def build_center(
         if rec.enabled:
             center.command(acd.add_queue, queue_config(rec), calls.now())
             center.recording_policies[rec.name] = rec.settings.recording_policy
+            every = rec.settings.announcements.get("position_every_seconds", 0)
+            center.announce_every[rec.name] = float(every) if isinstance(every, int | float) else 0
     center.dialplan, center.flows = load_routing(config)
     center.lookup = OwnCustomersLookup(aio)
     calls.registration_listeners.append(PhoneLogin(acd, directory, calls.now, center.apply))

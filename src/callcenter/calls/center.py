@@ -84,6 +84,7 @@ class ContactCenter:
         self._timer: asyncio.TimerHandle | None = None
         self.wall: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.recording_policies: dict[str, str] = {}
+        self.announce_every: dict[str, float] = {}  # queue -> seconds between announcements
         # Called with every event once it is in the event log: (seq, type, payload, call_id,
         # agent_id). The API's WebSocket stream and webhooks subscribe here.
         self.listeners: list[Callable[[int, str, dict[str, Any], str | None, int | None], None]]

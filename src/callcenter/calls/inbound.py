@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callcenter import ivr
+from callcenter.acd.errors import AcdError
 from callcenter.acd.events import CallLeftQueue, CallOverflowed, CallQueued, OfferToAgent
 from callcenter.acd.model import DestinationKind
 from callcenter.calls.agents import contact_address
@@ -38,6 +39,14 @@ if TYPE_CHECKING:
 log = get_logger("callcenter.inbound")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 VOICEMAIL_MAX_SECONDS = 120.0
+
+
+def _position_text(position: int, expected_wait: float) -> str:
+    ahead = max(0, position - 1)
+    if not ahead:
+        return "请稍候，正在为您转接。"
+    minutes = max(1, round(expected_wait / 60))
+    return f"您前面还有{ahead}位客户，预计等待{minutes}分钟，请稍候。"
 
 
 @dataclass
@@ -265,27 +274,33 @@ class InboundCall:
         self.hangup_all("no queue")
 
     def queued(self, ev: CallQueued) -> None:
-        minutes = max(1, round(ev.expected_wait / 60))
-        ahead = max(0, ev.position - 1)
-        text = (
-            f"您前面还有{ahead}位客户，预计等待{minutes}分钟，请稍候。"
-            if ahead
-            else "请稍候，正在为您转接。"
-        )
-        self._start_moh([Say(text, "zh")])
+        self._start_moh(_position_text(ev.position, ev.expected_wait))
 
-    def _start_moh(self, intro: list[PromptSource]) -> None:
+    def _start_moh(self, intro: str) -> None:
+        """Music on hold, with the position announced first and then every N seconds."""
         if self.session is None or self.moh is not None:
             return
+        self.moh = asyncio.create_task(self._hold_music(intro))
 
-        async def moh() -> None:
-            assert self.session is not None
-            media = self.center.service.media
-            if intro:
-                await media.play(self.session.leg, intro, False, False)
-            await media.play(self.session.leg, [Moh()], True, False)
-
-        self.moh = asyncio.create_task(moh())
+    async def _hold_music(self, intro: str) -> None:
+        assert self.session is not None
+        media = self.center.service.media
+        leg = self.session.leg
+        every = self.center.announce_every.get(self.queue_id or "", 0.0)
+        await media.play(leg, [Say(intro, "zh")], False, False)
+        while True:
+            if every <= 0:
+                await media.play(leg, [Moh()], True, False)
+                return
+            try:
+                await asyncio.wait_for(media.play(leg, [Moh()], True, False), every)
+            except TimeoutError:
+                await media.stop_play(leg)
+            try:
+                position, wait = self.center.acd.position(self.acd_id)
+            except AcdError:
+                return  # no longer waiting (being offered or gone)
+            await media.play(leg, [Say(_position_text(position, wait), "zh")], False, False)
 
     async def _stop_moh(self) -> None:
         if self.moh is not None:
