@@ -61,6 +61,7 @@ class SipConfig(_Section):
     # INVITEs from sources that are neither a trunk's inbound IP nor a registered phone:
     # accepted (the demo, a lab) or refused with 403 (production behind a carrier).
     allow_unknown_callers: bool = True
+    min_session_expires: int = Field(90, ge=1, le=86400)  # RFC 4028 Min-SE
 
     @field_validator("realm")
     @classmethod

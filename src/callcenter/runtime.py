@@ -171,7 +171,7 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     )
     media = LocalMedia(engine)
     endpoint = SipEndpoint(rng, server_name=f"{config.sip.user_agent}/{__version__}")
-    ua = UserAgent(endpoint, rng)
+    ua = UserAgent(endpoint, rng, min_session_expires=config.sip.min_session_expires)
     stack = SipStack(ua)
     registrar = build_registrar(config, secure, creds)
     calls = CallService(ua, media, registrar, stack.kick, stack.now)

@@ -26,9 +26,11 @@ _HEAD = """\
       Max-Forwards: 70"""
 
 
-def _request(method: str, cseq: int, body: str = "", ctype: str = "", peer: bool = True) -> str:
+def _request(method: str, cseq: int, body: str = "", ctype: str = "", peer: bool = True,
+             extra: tuple[str, ...] = ()) -> str:  # fmt: skip
     head = _HEAD.format(peer="[peer_tag_param]" if peer else "", cseq=cseq, method=method)
     lines = [f"      {method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0", head]
+    lines += [f"      {header}" for header in extra]
     if ctype:
         lines.append(f"      Content-Type: {ctype}")
     lines.append("      Content-Length: [len]")
@@ -55,14 +57,16 @@ def sdp(rtp_port: int | None = None) -> str:
 
 def caller_scenario(digits: str = "", before_ms: int = 1000, between_ms: int = 300,
                     hold_ms: int = 5000, expect_bye: bool = False,
-                    rtp_port: int | None = None) -> str:  # fmt: skip
+                    rtp_port: int | None = None,
+                    invite_headers: tuple[str, ...] = ()) -> str:  # fmt: skip
     """Call [service] as [field0], send ``digits`` as SIP INFO, stay ``hold_ms``, hang up.
 
     With ``expect_bye`` the server must hang up within ``hold_ms`` (else the call fails);
     otherwise a BYE from the server is answered and counts as success too.
     """
     parts = ['<?xml version="1.0" encoding="UTF-8" ?>', '<scenario name="caller">']
-    parts.append(_request("INVITE", 1, sdp(rtp_port), "application/sdp", peer=False))
+    parts.append(_request("INVITE", 1, sdp(rtp_port), "application/sdp", peer=False,
+                          extra=invite_headers))  # fmt: skip
     parts.append('  <recv response="100" optional="true" />')
     parts.append('  <recv response="180" optional="true" />')
     parts.append('  <recv response="183" optional="true" />')

@@ -51,3 +51,30 @@ def test_unknown_number_is_404(server: Server, tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode != 0  # the uac scenario expects 200; it got something else
     assert "SIP/2.0 404" in (tmp_path / "err.log").read_text()
+
+
+def test_session_timer_ends_unrefreshed_call(tmp_path: Path) -> None:
+    """RFC 4028: the caller asked for a 3 s session and never refreshes: the server BYEs."""
+    from . import sipp as helpers
+    from .server import start_server
+
+    server = start_server(tmp_path, {"CALLCENTER__SIP__MIN_SESSION_EXPIRES": "2"})
+    try:
+        xml = tmp_path / "st.xml"
+        xml.write_text(helpers.caller_scenario(hold_ms=10000, expect_bye=True,
+                                               invite_headers=("Session-Expires: 3",
+                                                               "Supported: timer")))  # fmt: skip
+        csv = tmp_path / "st.csv"
+        csv.write_text("SEQUENTIAL\n8100\n")
+        common = ["-inf", str(csv), "-s", "9196", f"127.0.0.1:{server.sip_port}", "-m", "1",
+                  "-i", "127.0.0.1", "-p", "0", "-timeout", "30", "-timeout_error"]  # fmt: skip
+        result = helpers.run(["-sf", str(xml), *common], tmp_path)
+        assert result.rc == 0, result.text
+        assert "call.session_expired" in server.log_text()
+        short = tmp_path / "short.xml"
+        short.write_text(helpers.caller_scenario(invite_headers=("Session-Expires: 1",)))
+        refused = helpers.run(["-sf", str(short), *common], tmp_path)
+        assert refused.rc != 0
+        assert "422" in next(tmp_path.glob("screen-1.err")).read_text()
+    finally:
+        assert server.stop() == 0

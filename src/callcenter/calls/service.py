@@ -160,6 +160,7 @@ class CallService:
         req = ev.request
         now = self.now()
         if req.method == "INVITE":
+            ev.call.user_data["refreshed"] = now  # a re-INVITE refreshes the session (RFC 4028)
             session = self.sessions.get(ev.call.id)
             if session is None:
                 self.ua.respond(ev.txn, req, 488, now)
@@ -230,6 +231,28 @@ class CallService:
     def answer(self, call: Call, session: MediaSession) -> None:
         self.ua.answer(call, session.local_sdp, self.now())
         self.kick()
+        interval = session_interval(call.invite)
+        if interval is not None:
+            call.user_data["refreshed"] = self.now()
+            self._arm_session_timer(call, interval)
+
+    def _arm_session_timer(self, call: Call, interval: int) -> None:
+        """RFC 4028 §10: without a refresh, BYE at min(32, interval/3) before expiry."""
+        last = call.user_data.get("refreshed")
+        assert isinstance(last, float)
+        due = last + interval - min(32.0, interval / 3)
+        asyncio.get_running_loop().call_at(due, self._check_session, call, interval)
+
+    def _check_session(self, call: Call, interval: int) -> None:
+        if call.state == "ended":
+            return
+        last = call.user_data.get("refreshed")
+        assert isinstance(last, float)
+        if self.now() < last + interval - min(32.0, interval / 3):
+            self._arm_session_timer(call, interval)  # refreshed since: wait again
+            return
+        log.info("call.session_expired", call_id=call.invite.call_id, interval=interval)
+        self.hangup(call)
 
     def hangup(self, call: Call) -> None:
         self.ua.bye(call, self.now())
@@ -251,6 +274,15 @@ class CallService:
             task.cancel()
         if self.tasks:
             await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+
+def session_interval(invite: Request) -> int | None:
+    """The Session-Expires interval the caller asked for (RFC 4028 §4), if any."""
+    value = invite.headers.get("session-expires")
+    if value is None:
+        return None
+    number = value.split(";", 1)[0].strip()
+    return int(number) if number.isdigit() and 0 < int(number) < 2**31 else None
 
 
 def _fields(event: object) -> dict[str, object]:

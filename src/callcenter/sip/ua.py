@@ -174,6 +174,7 @@ class UserAgent:
         *,
         contact_user: str = "callcenter",
         accept_call: Callable[[Request], bool] | None = None,
+        min_session_expires: int = 90,
     ) -> None:
         self.endpoint = endpoint
         self.rng = rng
@@ -185,6 +186,7 @@ class UserAgent:
         self._timers: list[tuple[float, int, str, str]] = []  # (at, seq, kind, call id)
         self._seq = 0
         self._accept_call = accept_call
+        self.min_se = min_session_expires  # RFC 4028 §5: smaller intervals get 422
         self._requests: dict[str, Callable[[Response | None], None]] = {}
 
     # ------------------------------------------------------------------ input
@@ -420,9 +422,7 @@ class UserAgent:
             self.bye(call, now)
             self.events.append(CallEnded(call, "no ack"))
             return
-        if self.endpoint.server_transaction(call.invite_txn) is not None:
-            self.endpoint.respond(call.invite_txn, call.answer_resp, now)
-        else:
+        if not self.endpoint.repeat_2xx(call.invite_txn, now):
             self.endpoint.send_stateless(call.answer_resp, call.peer)
         nxt = min(2 * interval, T2)
         self._schedule(now + nxt, f"2xx:{nxt}", call.id)
@@ -460,6 +460,10 @@ class UserAgent:
             return 415, "Unsupported Media Type", [("accept", ", ".join(accepted))]
         if method == "INVITE" and not _accepts_sdp(req.headers.get_all("accept")):
             return 406, "Not Acceptable", [("accept", "application/sdp")]
+        session = req.headers.get("session-expires") if method == "INVITE" else None
+        number = session.split(";", 1)[0].strip() if session else ""
+        if number.isdigit() and int(number) < self.min_se:
+            return 422, "Session Interval Too Small", [("min-se", str(self.min_se))]
         return None
 
     def _on_request(self, req: Request, source: Address, txn: str, now: float) -> None:
