@@ -14,11 +14,13 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from callcenter.calls.guard import AuthGuard
 from callcenter.calls.media_session import MediaSession, NoCodec
 from callcenter.logs import get_logger
 from callcenter.media.control import MediaControl
 from callcenter.sip.endpoint import MessageRejected
 from callcenter.sip.message import Request, Response
+from callcenter.sip.registrar import ContactRegistered, RegistrationRejected
 from callcenter.sip.ua import (
     Call,
     CallConfirmed,
@@ -72,6 +74,7 @@ class CallService:
         self._registrar_timer: asyncio.TimerHandle | None = None
         # Who may call in (None: anyone): trunk IPs, registered phones... set by the runtime.
         self.screen: Callable[[Call], bool] | None = None
+        self.guard = AuthGuard()
 
     # ------------------------------------------------------------- SIP events
     def handle(self, events: list[UaEvent]) -> None:
@@ -187,11 +190,24 @@ class CallService:
         req = ev.request
         now = self.now()
         if req.method == "REGISTER" and self.registrar is not None:
+            host = ev.source.host
+            if self.guard.blocked(host, now):
+                self.ua.respond(ev.txn, req, 403, now, reason="Too Many Failed Attempts")
+                return
             resp, events = self.registrar.handle(req, ev.source, now)
             self.ua.endpoint.respond(ev.txn, resp, now)
+            self._guard_events(host, events, now)
             self._registrar_events(events)
             return
         self.ua.respond(ev.txn, req, 405 if req.method == "REGISTER" else 481, now)
+
+    def _guard_events(self, host: str, events: list[Any], now: float) -> None:
+        for rev in events:
+            if isinstance(rev, RegistrationRejected) and self.guard.failed(host, rev.reason, now):
+                log.warning("sip.source_banned", source=host, seconds=self.guard.ban,
+                            reason="repeated authentication failures")  # fmt: skip
+            elif isinstance(rev, ContactRegistered):
+                self.guard.succeeded(host)
 
     def _registrar_events(self, events: list[Any]) -> None:
         for rev in events:
