@@ -173,7 +173,13 @@ class LocalMedia:
         await self.engine.release(leg.id)
 
     async def stats(self) -> dict[str, Any]:
-        return self.engine.stats()
+        """Engine counters; ``legs`` lists each leg's figures (id, worker, call_id, packets,
+        and with RTCP: expected, lost, loss, jitter_ms, remote_fraction_lost, remote_lost,
+        remote_jitter_ms, rtt_ms, rtcp_in, rtcp_out)."""
+        stats = self.engine.stats()
+        for leg in stats["legs"]:
+            leg["worker"] = self.worker
+        return stats
 
     async def close(self) -> None:
         await self.engine.close()

@@ -5,12 +5,21 @@ carrying the E (end) bit; §2.5.1.2 allows lost starts, so the first packet of a
 is the "began" moment (used for barge-in) and the first E-bit packet of it the "ended" moment
 (reported with its duration in ms). Retransmitted end packets are ignored. The parse is the
 4-octet payload of §2.3 and nothing more.
+
+Legs whose remote offered no telephone-event get an ``InbandTap`` instead: the decoded audio
+goes through ``callcenter.rtp.inband.InbandDtmfDetector`` (Q.23 tone pairs) and each digit it
+finds is reported the same way, began and ended at once when the tone stops.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from callcenter.rtp.inband import InbandDtmfDetector
 
 EVENTS = "0123456789*#ABCD"
 
@@ -55,3 +64,16 @@ class TelephoneEventTracker:
         if end and not self._ended:
             self._ended = True
             self.emit(DtmfEnded(digit, duration // 8))
+
+
+class InbandTap:
+    """A leg tap (decoded 20 ms frames in) that reports in-band DTMF digits."""
+
+    def __init__(self, emit: Callable[[DtmfEvent], None]) -> None:
+        self.emit = emit
+        self.detector = InbandDtmfDetector()
+
+    def __call__(self, ep: object, pcm: npt.NDArray[np.int16]) -> None:
+        for found in self.detector.process(pcm):
+            self.emit(DtmfBegan(found.digit))
+            self.emit(DtmfEnded(found.digit, found.duration_ms))

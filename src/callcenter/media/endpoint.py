@@ -19,6 +19,7 @@ from typing import Protocol
 
 from callcenter.media.codec import FRAME, Codec, Pcm, codec_for, payload_of
 from callcenter.media.ports import PortPair
+from callcenter.media.rtcp import LegRtcp
 
 Address = tuple[str, int]
 Tap = Callable[["Endpoint", Pcm], None]
@@ -74,10 +75,13 @@ class _RtcpProtocol(asyncio.DatagramProtocol):
         self.ep = ep
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
-        self.ep.rtcp_in += 1
-        if self.ep.rtcp_remote is None or not self.ep.rtcp_latched:
-            self.ep.rtcp_remote = addr
-            self.ep.rtcp_latched = True
+        ep = self.ep
+        ep.rtcp_in += 1
+        if ep.rtcp_remote is None or not ep.rtcp_latched:
+            ep.rtcp_remote = addr
+            ep.rtcp_latched = True
+        if ep.rtcp is not None:
+            ep.rtcp.on_rtcp(data)
 
     def error_received(self, exc: Exception) -> None:
         self.ep.errors += 1
@@ -109,6 +113,7 @@ class Endpoint:
         self.source: FrameSource | None = None
         self.on_event: TelephoneEventSink | None = None
         self.sender = RtpSender(rng)
+        self.rtcp: LegRtcp | None = None  # statistics and reports, when the engine sends RTCP
         self.transport: asyncio.DatagramTransport | None = None
         self.rtcp_transport: asyncio.DatagramTransport | None = None
         self.packets_in = 0
@@ -175,15 +180,19 @@ class Endpoint:
         if not self.latched:
             self.remote = addr
             self.latched = True
+            if not self.rtcp_latched:
+                self.rtcp_remote = (addr[0], addr[1] + 1)
 
     def _handle_drop(self, data: bytes, addr: Address) -> None:
         return
 
     def _handle_relay(self, data: bytes, addr: Address) -> None:
-        if addr != self.remote and not self.latched:
-            self.remote = addr
-            self.latched = True
+        if not self.latched:
+            self._latch(addr)
         self.packets_in += 1
+        rtcp = self.rtcp
+        if rtcp is not None and len(data) >= 12:
+            rtcp.receive_rtp(data)
         if data[1] & 0x7F == self.te_pt and self.on_event is not None:
             self.on_event(self, data)
         peer = self.peer
@@ -194,6 +203,9 @@ class Endpoint:
     def _handle_echo(self, data: bytes, addr: Address) -> None:
         self._latch(addr)
         self.packets_in += 1
+        rtcp = self.rtcp
+        if rtcp is not None and len(data) >= 12:
+            rtcp.receive_rtp(data)
         if self.transport is not None:
             self.transport.sendto(data, addr)
             self.packets_out += 1
@@ -203,6 +215,8 @@ class Endpoint:
             return
         self._latch(addr)
         self.packets_in += 1
+        if self.rtcp is not None:
+            self.rtcp.receive_rtp(data)
         pt = data[1] & 0x7F
         if pt == self.te_pt:
             if self.on_event is not None:
@@ -251,8 +265,19 @@ class Endpoint:
             self.sender.skip(len(pcm))
             return
         payload = self.codec.encode(pcm)
+        ts = self.sender.ts
         self.transport.sendto(self.sender.packet(self.payload_type, payload, len(pcm)), self.remote)
         self.packets_out += 1
+        if self.rtcp is not None:
+            self.rtcp.on_sent(ts, len(payload))
+
+    def send_rtcp(self, bye: bool = False) -> None:
+        """Send our compound RTCP report (RFC 3550 §6.1) to the remote's RTCP address."""
+        if self.rtcp is None or self.rtcp_transport is None or self.rtcp_remote is None:
+            return
+        if self.rtcp_transport.is_closing():
+            return
+        self.rtcp_transport.sendto(self.rtcp.report(bye), self.rtcp_remote)
 
     def send_silence(self) -> None:
         """Nothing to send this tick: out taps (recorders) still get a silent frame."""

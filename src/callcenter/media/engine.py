@@ -20,7 +20,13 @@ from typing import Any
 
 from callcenter.logs import get_logger
 from callcenter.media.codec import Pcm, codec_for, payload_offset, transcode_table
-from callcenter.media.dtmf import DtmfBegan, DtmfEnded, DtmfEvent, TelephoneEventTracker
+from callcenter.media.dtmf import (
+    DtmfBegan,
+    DtmfEnded,
+    DtmfEvent,
+    InbandTap,
+    TelephoneEventTracker,
+)
 from callcenter.media.endpoint import Endpoint
 from callcenter.media.mixer import (
     Mixer,
@@ -32,6 +38,7 @@ from callcenter.media.mixer import (
 from callcenter.media.player import Player, PlayJob, PlayOutcome, PlayResult, PromptSource
 from callcenter.media.ports import PortPool, bind_pair
 from callcenter.media.recorder import Recorder
+from callcenter.media.rtcp import RtcpScheduler
 from callcenter.media.ticker import Ticker
 from callcenter.media.tts import Tts
 
@@ -71,9 +78,12 @@ class MediaEngine:
         cache_dir: Path = Path("var/prompts"),
         moh_file: Path | None = None,
         rng: random.Random | None = None,
+        rtcp_interval: float | None = 5.0,
     ) -> None:
+        """``rtcp_interval`` None: no RTCP and no reception statistics (cheapest relay)."""
         self.pool = PortPool(port_min, port_max)
         self.rng = rng or random.Random()
+        self.rtcp = None if rtcp_interval is None else RtcpScheduler(rtcp_interval, self.rng)
         self.player = Player(Tts(cache_dir), moh_file)
         self.ticker = Ticker()
         self.on_dtmf: DtmfCallback | None = None
@@ -116,6 +126,8 @@ class MediaEngine:
             raise
         ep.on_event = self._event_sink(ep)
         self._eps[ep.id] = ep
+        if self.rtcp is not None:
+            self.rtcp.add(ep, local_ip, ep.sender.ssrc)
         ep.reconfigure()
         return ep
 
@@ -131,6 +143,7 @@ class MediaEngine:
         """Where the leg sends (until the remote's own packets latch it) and in which codec."""
         ep = self.endpoint(leg)
         ep.set_remote((host, port), payload_type, telephone_event_pt, ptime)
+        self._inband(ep)
         self._rewire(ep)
         if ep.peer is not None:
             self._rewire(ep.peer)
@@ -147,6 +160,8 @@ class MediaEngine:
             if any(t is ep for t, _ in taps):
                 self.stop_record(rid)
         del self._eps[ep.id]
+        if self.rtcp is not None:
+            self.rtcp.remove(ep)
         ep.close()
         self.pool.release(ep.pair)
         await asyncio.sleep(0)  # let the transports finish closing before the port is reused
@@ -164,12 +179,16 @@ class MediaEngine:
             "mixes": len(self._mixers),
             "ticks": self.ticker.ticks,
             "tick_resyncs": self.ticker.resyncs,
+            "rtcp_in": sum(ep.rtcp_in for ep in eps),
+            "legs": [_leg_figures(ep) for ep in eps],
         }
 
     async def close(self) -> None:
         for eid in list(self._eps):
             await self.release(eid)
         self.ticker.stop()
+        if self.rtcp is not None:
+            self.rtcp.stop()
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -297,6 +316,14 @@ class MediaEngine:
             tracker.packet(packet, payload_offset(packet))
 
         return sink
+
+    def _inband(self, ep: Endpoint) -> None:
+        """In-band DTMF detection on exactly the legs without telephone-event (RFC 4733)."""
+        has = any(isinstance(t, InbandTap) for t in ep.taps)
+        if ep.te_pt < 0 and not has:
+            ep.taps.append(InbandTap(lambda event: self._dtmf(ep, event)))
+        elif ep.te_pt >= 0 and has:
+            ep.taps = [t for t in ep.taps if not isinstance(t, InbandTap)]
 
     def _dtmf(self, ep: Endpoint, event: DtmfEvent) -> None:
         if isinstance(event, DtmfBegan):
@@ -447,6 +474,15 @@ class _MixerTap:
 
     def __call__(self, ep: Endpoint, pcm: Pcm) -> None:
         self.mixer.feed(ep.id, pcm)
+
+
+def _leg_figures(ep: Endpoint) -> dict[str, Any]:
+    """One leg's counters and, with RTCP on, its loss/jitter both ways (see ``LegRtcp``)."""
+    out: dict[str, Any] = {"id": ep.id, "call_id": ep.call_id, "packets_in": ep.packets_in,
+                           "packets_out": ep.packets_out}  # fmt: skip
+    if ep.rtcp is not None:
+        out.update(ep.rtcp.figures())
+    return out
 
 
 def _channel_tap(rec: Recorder, channel: int) -> _ChannelTap:

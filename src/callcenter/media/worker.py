@@ -247,13 +247,17 @@ class WorkerPool:
         await self._call(leg.worker, "release", leg)
 
     async def stats(self) -> dict[str, Any]:
-        """Counters summed over the live workers, plus ``workers`` (how many are alive)."""
+        """Counters summed over the live workers, ``legs`` joined, plus ``workers`` (how many
+        are alive)."""
         live = [w.index for w in self._workers if w.alive]
         parts = await asyncio.gather(*(self._call(i, "stats") for i in live))
-        total: dict[str, Any] = {"workers": len(live)}
+        total: dict[str, Any] = {"workers": len(live), "legs": []}
         for part in parts:
             for key, value in part.items():
-                total[key] = total.get(key, 0) + value
+                if isinstance(value, list):
+                    total[key] = total.get(key, []) + value
+                else:
+                    total[key] = total.get(key, 0) + value
         return total
 
     async def close(self) -> None:
