@@ -166,6 +166,8 @@ def test_ivr_to_queue_to_agent_audio_both_ways(center: Center) -> None:
     assert cdr.caller == "13800000001" and cdr.called == "95598"
     assert cdr.talk_seconds > 3 and cdr.business_category == "billing"
     assert cdr.recording_id is not None
+    legs = [(leg.role, leg.peer, leg.disposition) for leg in cdr.legs]
+    assert legs[0][:2] == ("caller", "13800000001") and ("agent", "8001", "answered") in legs
     rec_files = list((center.server.data_dir / "recordings").rglob("*.wav"))
     assert len(rec_files) == 1 and rec_files[0].stat().st_size > 44 + 8000 * 4 * 2
     # after the call: wrap-up, then idle again
@@ -200,6 +202,9 @@ def test_no_answer_goes_to_next_agent(center: Center) -> None:
     assert "call.bridged call_id" in log
     bridged = log[log.index("call.bridged") :]
     assert "agent_id=1002" in bridged[:200]
+    wait_for(lambda: any(c.outcome for c in center.cdrs()))
+    legs = [(leg.role, leg.peer, leg.disposition) for leg in center.cdrs()[0].legs]
+    assert ("agent", "8001", "cancelled") in legs and ("agent", "8002", "answered") in legs
     assert dominant_hz(caller_media.heard(last_seconds=3)) == pytest.approx(1200, abs=15)
 
 

@@ -41,6 +41,17 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 VOICEMAIL_MAX_SECONDS = 120.0
 
 
+def _disposition(status: int, withdrawn: bool) -> str:
+    """A CDR leg's end from the final status of its INVITE."""
+    if withdrawn or status == 487:
+        return "cancelled"
+    if status in (486, 600):
+        return "busy"
+    if status in (408, 480):
+        return "no_answer"
+    return "rejected" if 400 <= status < 700 else "failed"
+
+
 def _position_text(position: int, expected_wait: float) -> str:
     ahead = max(0, position - 1)
     if not ahead:
@@ -63,6 +74,8 @@ class AgentLeg:
     ringing: bool = False
     answered: bool = False
     offered_at: float = 0.0
+    leg_id: str = ""  # the CDR leg, once the INVITE went out
+    leg_ended: bool = False
 
 
 @dataclass
@@ -94,6 +107,7 @@ class InboundCall:
     moh: asyncio.Task[Any] | None = None
     caller_gone: bool = False
     answered_by: str | None = None
+    legs: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
     times: Times = field(init=False)
 
@@ -363,6 +377,7 @@ class InboundCall:
         )  # fmt: skip
         svc.watch(agent.call, self._agent_event)
         svc.kick()
+        self._leg_started(agent, ext, "agent" if agent.via_acd else "external")
 
     async def _new_leg(self, agent: AgentLeg, local_ip: str) -> bytes:
         svc = self.center.service
@@ -371,6 +386,26 @@ class InboundCall:
         self.agent = agent
         self.times.offered = self.center.now()
         return agent.session.make_offer()
+
+    def _leg_started(self, agent: AgentLeg, peer: str, role: str) -> None:
+        self.legs += 1
+        agent.leg_id = f"{self.acd_id}/leg{self.legs}"
+        cdrs = self.center.store.sync.cdrs
+        self.center.spawn(self.center.store.run(cdrs.add_leg, self.acd_id, agent.leg_id, peer,
+                                                role, datetime.now(UTC)))  # fmt: skip
+
+    def _leg_answered(self, agent: AgentLeg) -> None:
+        if agent.leg_id:
+            cdrs = self.center.store.sync.cdrs
+            self.center.spawn(self.center.store.run(cdrs.answer_leg, agent.leg_id,
+                                                    datetime.now(UTC)))  # fmt: skip
+
+    def _leg_ended(self, agent: AgentLeg, disposition: str) -> None:
+        if agent.leg_id and not agent.leg_ended:
+            agent.leg_ended = True
+            cdrs = self.center.store.sync.cdrs
+            self.center.spawn(self.center.store.run(cdrs.end_leg, agent.leg_id,
+                                                    datetime.now(UTC), disposition))  # fmt: skip
 
     async def dial_extension(self, ext: str) -> bool:
         """Ring a registered extension directly (no ACD); False when it is not registered."""
@@ -397,6 +432,7 @@ class InboundCall:
         if agent.call is None:
             return False
         self.center.service.watch(agent.call, self._agent_event)
+        self._leg_started(agent, number, "external")
         return True
 
     def withdraw(self, agent_id: str, reason: str) -> None:
@@ -444,6 +480,7 @@ class InboundCall:
             svc.ua.bye(agent.call, center.now())
             return
         agent.answered = True
+        self._leg_answered(agent)
         self.answered_by = agent.agent_id
         self.times.talk_start = center.now()
         self.outcome = "answered"
@@ -461,6 +498,7 @@ class InboundCall:
                                         self.category, self.customer_id))  # fmt: skip
 
     async def _agent_failed(self, agent: AgentLeg, status: int) -> None:
+        self._leg_ended(agent, _disposition(status, agent.withdrawn))
         await self._release_agent_media(agent)
         if self.agent is agent:
             self.agent = None
@@ -476,6 +514,7 @@ class InboundCall:
         self.hangup_all("destination unreachable")
 
     async def _agent_hung_up(self, agent: AgentLeg) -> None:
+        self._leg_ended(agent, "answered" if agent.answered or self.answered_by else "failed")
         if agent.answered:
             if agent.via_acd:
                 self.center.command(self.center.acd.call_ended, self.acd_id, self.center.now())
@@ -603,6 +642,8 @@ class InboundCall:
             self.outcome = "abandoned"
         if agent is not None and agent.call is not None and agent.call.state != "ended":
             svc.ua.bye(agent.call, now)
+        if agent is not None:
+            self._leg_ended(agent, "answered" if self.answered_by else "cancelled")
         if self.call.state != "ended":
             svc.ua.bye(self.call, now)
         svc.kick()
