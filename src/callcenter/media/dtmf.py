@@ -8,7 +8,7 @@ is the "began" moment (used for barge-in) and the first E-bit packet of it the "
 
 Legs whose remote offered no telephone-event get an ``InbandTap`` instead: the decoded audio
 goes through ``callcenter.rtp.inband.InbandDtmfDetector`` (Q.23 tone pairs) and each digit it
-finds is reported the same way, began and ended at once when the tone stops.
+finds is reported the same way, began and ended at once after the tone stops.
 """
 
 from __future__ import annotations
@@ -67,13 +67,25 @@ class TelephoneEventTracker:
 
 
 class InbandTap:
-    """A leg tap (decoded 20 ms frames in) that reports in-band DTMF digits."""
+    """A leg tap (decoded 20 ms frames in) that reports in-band DTMF digits.
 
-    def __init__(self, emit: Callable[[DtmfEvent], None]) -> None:
+    Frames are handed to the detector ``batch`` at a time: its numpy work costs about the same
+    for one frame as for ten (~23 µs vs ~45 µs per call), so a digit is reported up to
+    ``batch`` × 20 ms later than it could be, for a fifth of the CPU.
+    """
+
+    def __init__(self, emit: Callable[[DtmfEvent], None], batch: int = 10) -> None:
         self.emit = emit
+        self.batch = batch
         self.detector = InbandDtmfDetector()
+        self._frames: list[npt.NDArray[np.int16]] = []
 
     def __call__(self, ep: object, pcm: npt.NDArray[np.int16]) -> None:
-        for found in self.detector.process(pcm):
+        self._frames.append(pcm)
+        if len(self._frames) < self.batch:
+            return
+        samples = np.concatenate(self._frames)
+        self._frames.clear()
+        for found in self.detector.process(samples):
             self.emit(DtmfBegan(found.digit))
             self.emit(DtmfEnded(found.digit, found.duration_ms))

@@ -36,9 +36,10 @@ from callcenter.rtp.rtcp import (
     parse_rtcp,
     serialize_compound,
 )
-from callcenter.rtp.stats import RtpStats, SenderStats
+from callcenter.rtp.stats import Received, RtpStats, SenderStats, SourceStats
 
 _FIXED = struct.Struct("!xxHII")  # sequence, timestamp, SSRC of the RTP fixed header
+_clock = time.monotonic  # arrival times (a module global so tests can drive it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +66,38 @@ class LegRtcp:
         self.reports_out = 0
         self.malformed = 0
         self._sent_prior = 0
+        self._fast: SourceStats | None = None  # the active validated source, for the fast path
+        self._fast_ssrc = -1
         self._sr_sent: dict[int, float] = {}  # compact NTP of our recent SRs -> wall clock
 
     # -- what flows through the leg ---------------------------------------------------------
 
     def receive_rtp(self, data: bytes) -> None:
-        """Account one arriving RTP packet (the handler already checked it is RTP)."""
+        """Account one arriving RTP packet (at least 12 octets).
+
+        The next in-order packet of the validated active source - nearly every packet - is
+        accounted inline exactly as ``RtpStats.receive`` would (A.1 in-order branch, A.8);
+        anything else (first packets, loss, reordering, a new SSRC) goes through it."""
         seq, ts, ssrc = _FIXED.unpack_from(data)
-        self.rx.receive(ssrc, seq, ts, time.monotonic(), len(data) - 12)
+        now = _clock()
+        src = self._fast
+        if src is not None and ssrc == self._fast_ssrc and seq == (src.max_seq + 1) & 0xFFFF:
+            if seq == 0:
+                src.cycles += 0x10000  # sequence number wrapped
+            src.max_seq = seq
+            src.received += 1
+            src.octets += len(data) - 12
+            transit = (int(now * src.clock_rate) - ts) & 0xFFFFFFFF
+            if src.transit is not None:
+                d = (transit - src.transit) & 0xFFFFFFFF
+                if d & 0x80000000:
+                    d = 0x100000000 - d
+                src.jitter += (d - src.jitter) / 16.0
+            src.transit = transit
+            return
+        verdict = self.rx.receive(ssrc, seq, ts, now, len(data) - 12)
+        if verdict is Received.VALID or verdict is Received.NEW_SOURCE:
+            self._fast, self._fast_ssrc = self.rx.sources[ssrc], ssrc
 
     def on_sent(self, timestamp: int, payload_size: int) -> None:
         self.tx.on_sent(timestamp, payload_size, time.monotonic())

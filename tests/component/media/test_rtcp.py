@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 from callcenter.media.codec import PCMU
 from callcenter.media.engine import MediaEngine
 from callcenter.media.player import Tone
+from callcenter.media.rtcp import LegRtcp
+from callcenter.rtp.packet import RtpPacket
 from callcenter.rtp.rtcp import (
     Bye,
     ReceiverReport,
@@ -21,6 +24,7 @@ from callcenter.rtp.rtcp import (
     compact_ntp,
     parse_rtcp,
 )
+from callcenter.rtp.stats import RtpStats
 
 from .conftest import port_base
 from .phone import Phone, open_phone, wait_for
@@ -157,3 +161,25 @@ async def test_without_rtcp_the_relay_keeps_no_statistics(tmp_path: Path) -> Non
     ]
     await eng.close()
     phone.close()
+
+
+def test_inline_accounting_matches_rtp_stats(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relay's inline in-order path leaves exactly the state ``RtpStats.receive`` would,
+    through loss, reordering, duplicates, a sequence wrap and an SSRC change."""
+    rng = random.Random(5)
+    clock = [100.0]
+    monkeypatch.setattr("callcenter.media.rtcp._clock", lambda: clock[0])
+    leg, reference = LegRtcp(1, b"x", 0.0), RtpStats()
+    seq, ts, ssrc = 65000, 123, 0xAB
+    for k in range(3000):
+        if k == 2000:
+            ssrc, seq = 0xCD, 7  # the phone restarted its stream
+        step = rng.choice([1] * 20 + [2, 3, 0, -1, -2])
+        seq, ts = (seq + step) & 0xFFFF, (ts + 160 * step) & 0xFFFFFFFF
+        clock[0] += 0.02 + rng.uniform(-0.004, 0.004)
+        data = RtpPacket(0, seq, ts, ssrc, b"\xff" * 160).serialize()
+        leg.receive_rtp(data)
+        reference.receive(ssrc, seq, ts, clock[0], 160)
+    assert leg.rx.active_ssrc == reference.active_ssrc
+    assert leg.rx.sources == reference.sources
+    assert leg.rx.sources[0xCD].received > 900
