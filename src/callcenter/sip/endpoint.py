@@ -200,6 +200,15 @@ class SipEndpoint:
             resp.headers.set("server", self.server_name)
         self._apply(server, server.respond(resp, now), now)
 
+    def repeat_2xx(self, txn: str, now: float) -> bool:
+        """Retransmit the 2xx already sent through INVITE server transaction ``txn``
+        (§13.3.1.4) without building it again; False when the transaction is gone."""
+        server = self._server.get(txn)
+        if not isinstance(server, ServerInvite):
+            return False
+        self._apply(server, server.repeat_2xx(), now)
+        return True
+
     def send_request(
         self, req: Request, dest: Address, now: float, *, via: str | None = None
     ) -> str:

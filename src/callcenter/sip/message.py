@@ -109,7 +109,7 @@ class Headers:
 class Message:
     """What requests and responses share: headers, body and cached structured views."""
 
-    __slots__ = ("_cseq", "_from", "_to", "_vias", "body", "headers")
+    __slots__ = ("_contacts", "_cseq", "_from", "_to", "_vias", "body", "headers")
 
     def __init__(self, headers: Headers, body: bytes = b"") -> None:
         self.headers = headers
@@ -118,6 +118,7 @@ class Message:
         self._cseq: CSeq | None = None
         self._from: NameAddr | None = None
         self._to: NameAddr | None = None
+        self._contacts: list[NameAddr] | None = None
 
     @property
     def call_id(self) -> str:
@@ -162,9 +163,12 @@ class Message:
         self._cseq = None
         self._from = None
         self._to = None
+        self._contacts = None
 
     def contacts(self) -> list[NameAddr]:
-        return [parse_name_addr(v) for v in self.headers.get_all("contact")]
+        if self._contacts is None:
+            self._contacts = [parse_name_addr(v) for v in self.headers.get_all("contact")]
+        return list(self._contacts)
 
     def _head_lines(self) -> list[str]:
         lines: list[str] = []

@@ -53,9 +53,9 @@ REASONS = {
 _COPIED = ("via", "from", "to", "call-id", "cseq")
 
 
-def _needs_tag(to: str) -> bool:
+def _needs_tag(req: Request | None, to: str) -> bool:
     try:
-        return parse_name_addr(to).tag is None
+        return (req.to if req is not None else parse_name_addr(to)).tag is None
     except SipSyntaxError:
         return False  # an unparsable To is echoed unchanged in the error response
 
@@ -72,15 +72,11 @@ def build_response(
 ) -> Response:
     """A response to ``req`` (or to the raw ``request_headers`` of an unparsable request)."""
     src = req.headers if req is not None else request_headers
-    out = Headers()
-    if src is not None:
-        for name in _COPIED:
-            values = src.get_all(name)
-            if values:
-                out.set(name, values)
+    copied = {} if src is None else {name: v for name in _COPIED if (v := src.get_all(name))}
+    out = Headers(copied)
     if to_tag is not None and status > 100:
         to = out.get("to")
-        if to is not None and _needs_tag(to):
+        if to is not None and _needs_tag(req, to):
             out.set("to", f"{to};tag={to_tag}")
     for name, value in headers:
         out.add(name, value)

@@ -315,6 +315,10 @@ class ServerInvite(ServerTransaction):
         self.timers["H"] = now + 64 * T1
         return [Send(data)]
 
+    def repeat_2xx(self) -> list[Action]:
+        """RFC 6026 Accepted: the TU retransmits its unchanged 2xx; send the same bytes."""
+        return self._resend() if self.state is State.ACCEPTED else []
+
     def _fire(self, name: str, now: float) -> list[Action]:
         if name == "G" and self.state is State.COMPLETED:
             self._interval = min(2 * self._interval, T2)
