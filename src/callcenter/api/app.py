@@ -1,0 +1,68 @@
+"""``create_app(deps)``: the FastAPI application of the CTI API (SPEC §4, §5, §13, §14, §16).
+
+Routers per feature slice (auth, agent, supervisor, admin, events), one error format, the
+idempotency middleware, the event hub subscribed to the contact center's listeners, and the
+webhook dispatcher started and stopped with the app's lifespan. OpenAPI is published at
+``/openapi.json`` with the interactive docs at ``/docs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from callcenter import __version__
+from callcenter.api.deps import ApiDeps
+from callcenter.api.errors import install_handlers
+from callcenter.api.idempotency import IdempotencyCache, IdempotencyMiddleware
+from callcenter.api.routes import (
+    admin_config,
+    admin_people,
+    admin_telephony,
+    agent,
+    auth,
+    events,
+    supervisor,
+)
+from callcenter.api.stream import EventHub
+from callcenter.api.webhooks import WebhookDispatcher
+
+DESCRIPTION = """The call center's CTI API: accounts and roles, agent and supervisor operations,
+administration, and the event stream. Authenticate with `POST /api/v1/auth/login` (session
+cookie) or `Authorization: Bearer <token>`. Errors are `{"error": {"code", "message"}}`.
+Mutating requests accept an `Idempotency-Key` header."""
+
+
+def create_app(deps: ApiDeps) -> FastAPI:
+    hub = EventHub(deps.wall, deps.settings.ws_queue_size)
+    hooks = WebhookDispatcher(deps, hub)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        deps.center.listeners.append(hub.publish)
+        await hooks.start()
+        try:
+            yield
+        finally:
+            await hooks.stop()
+            if hub.publish in deps.center.listeners:
+                deps.center.listeners.remove(hub.publish)
+
+    app = FastAPI(
+        title="callcenter CTI API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.deps = deps
+    app.state.hub = hub
+    app.state.webhooks = hooks
+    install_handlers(app)
+    for module in (auth, agent, supervisor, admin_people, admin_config, admin_telephony, events):
+        app.include_router(module.router)
+    ttl = deps.settings.idempotency_ttl.total_seconds()
+    cache = IdempotencyCache(ttl, deps.settings.idempotency_max_entries)
+    app.add_middleware(IdempotencyMiddleware, cache=cache)
+    return app

@@ -1,0 +1,333 @@
+"""Administration of routing and settings: queues and strategies (applied live to the ACD),
+IVR flows (versioned; activating publishes to the live registry), prompts, working hours and
+holidays, business categories, system parameters, and the audit log (SPEC §13).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from callcenter.acd.errors import QueueExistsError, UnknownQueueError
+from callcenter.api.admin_schemas import (
+    CategoryIn,
+    FlowIn,
+    HolidayIn,
+    ParamIn,
+    PromptIn,
+    QueueIn,
+    QueuePatch,
+    ScheduleIn,
+    StrategyName,
+)
+from callcenter.api.errors import ApiError
+from callcenter.api.schemas import Ok, Page, Paging
+from callcenter.api.security import ADMIN, Ctx, require
+from callcenter.calls.acd_config import queue_config
+from callcenter.ivr.flow import parse_flow
+from callcenter.ivr.registry import FlowVersionError
+from callcenter.storage.repos.audit import AuditRecord
+from callcenter.storage.repos.flows import FlowRecord, PromptRecord
+from callcenter.storage.repos.queues import QueueRecord, QueueSettings
+from callcenter.storage.repos.settings import CategoryRecord, OpenSpan, ScheduleRecord
+from callcenter.storage.schema.base import STRATEGIES
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+AdminCtx = Annotated[Ctx, Depends(require(ADMIN))]
+PagingDep = Annotated[Paging, Depends()]
+Key = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+ERRORS: dict[int | str, dict[str, object]] = {404: {}, 409: {}, 422: {}}
+
+
+# ----------------------------------------------------------------- queues
+@router.get("/strategies", response_model=list[StrategyName])
+async def strategies(ctx: AdminCtx) -> list[str]:
+    """The routing strategies a queue may use (docs/acd.md explains each)."""
+    return list(STRATEGIES)
+
+
+@router.get("/queues", response_model=Page[QueueRecord])
+async def list_queues(
+    ctx: AdminCtx, paging: PagingDep, enabled: bool | None = None
+) -> Page[QueueRecord]:
+    rows = await ctx.run(ctx.deps.store.sync.queues.all)
+    return paging.page([q for q in rows if enabled in (None, q.enabled)])
+
+
+@router.get("/queues/{name}", response_model=QueueRecord, responses=ERRORS)
+async def get_queue(name: Key, ctx: AdminCtx) -> QueueRecord:
+    rec = await ctx.run(ctx.deps.store.sync.queues.get, name)
+    if rec is None:
+        raise ApiError(404, "not_found", f"no queue {name!r}")
+    return rec
+
+
+def _apply_queue(ctx: Ctx, rec: QueueRecord | None, name: str) -> None:
+    """The stored queue, live in the ACD: added, updated, or removed when disabled/deleted."""
+    center = ctx.deps.center
+    acd, now = center.acd, center.now()
+    live = name in acd.queue_ids()
+    if rec is None or not rec.enabled:
+        if live:
+            center.apply(acd.remove_queue(name, now))
+        center.recording_policies.pop(name, None)
+        return
+    config = queue_config(rec)
+    config.validate()
+    center.apply(acd.update_queue(config, now) if live else acd.add_queue(config, now))
+    center.recording_policies[name] = rec.settings.recording_policy
+
+
+@router.post("/queues", response_model=QueueRecord, status_code=201, responses=ERRORS)
+async def create_queue(body: QueueIn, ctx: AdminCtx) -> QueueRecord:
+    queues = ctx.deps.store.sync.queues
+    settings = QueueSettings(**body.settings.model_dump())
+    async with ctx.audit("queue.create", f"queue:{body.name}"):
+        if await ctx.run(queues.get, body.name) is not None:
+            raise QueueExistsError(f"queue {body.name!r} exists")
+        queue_config(QueueRecord(0, body.name, "", True, settings, body.skills)).validate()
+        rec = await ctx.run(
+            queues.create,
+            body.name,
+            body.display_name,
+            ctx.now(),
+            settings=settings,
+            skills=body.skills,
+        )
+        _apply_queue(ctx, rec, rec.name)
+    return rec
+
+
+@router.patch("/queues/{name}", response_model=QueueRecord, responses=ERRORS)
+async def update_queue(name: Key, body: QueuePatch, ctx: AdminCtx) -> QueueRecord:
+    queues = ctx.deps.store.sync.queues
+    async with ctx.audit("queue.update", f"queue:{name}", **body.model_dump(exclude_none=True)):
+        old = await ctx.run(queues.get, name)
+        if old is None:
+            raise UnknownQueueError(f"no queue {name!r}")
+        settings = old.settings
+        if body.settings is not None:
+            settings = QueueSettings(**body.settings.model_dump())
+        skills = old.skills if body.skills is None else body.skills
+        queue_config(QueueRecord(0, name, "", True, settings, skills)).validate()
+        await ctx.run(
+            queues.update, name, settings, display_name=body.display_name, enabled=body.enabled
+        )
+        if body.skills is not None:
+            await ctx.run(queues.set_skills, name, body.skills)
+        rec = await ctx.run(queues.get, name)
+        _apply_queue(ctx, rec, name)
+    assert rec is not None
+    return rec
+
+
+@router.delete("/queues/{name}", response_model=Ok, responses=ERRORS)
+async def delete_queue(name: Key, ctx: AdminCtx) -> Ok:
+    """Waiting callers overflow to the queue's destination; members leave it."""
+    async with ctx.audit("queue.delete", f"queue:{name}"):
+        await ctx.run(ctx.deps.store.sync.queues.delete, name)
+        _apply_queue(ctx, None, name)
+    return Ok()
+
+
+# ------------------------------------------------------------------ flows
+@router.get("/flows", response_model=list[str])
+async def list_flows(ctx: AdminCtx) -> list[str]:
+    return await ctx.run(ctx.deps.store.sync.flows.names)
+
+
+@router.get("/flows/{name}", response_model=list[FlowRecord], responses=ERRORS)
+async def flow_versions(name: Key, ctx: AdminCtx) -> list[FlowRecord]:
+    return await ctx.run(ctx.deps.store.sync.flows.versions, name)
+
+
+@router.post("/flows", response_model=FlowRecord, status_code=201, responses=ERRORS)
+async def add_flow_version(body: FlowIn, ctx: AdminCtx) -> FlowRecord:
+    """Store a new version of a flow (validated; not live until activated)."""
+    flows = ctx.deps.store.sync.flows
+    name = str(body.body.get("name", ""))[:64]
+    async with ctx.audit("flow.add_version", f"flow:{name}"):
+        flow = parse_flow(body.body)
+        data = dict(body.body)
+        data.pop("version", None)
+        version = (
+            max(
+                [r.version for r in await ctx.run(flows.versions, flow.name)]
+                + list(ctx.deps.center.flows.versions(flow.name))
+                + [0]
+            )
+            + 1
+        )
+        data["version"] = version
+        return await ctx.run(flows.add_version, flow.name, data, ctx.actor, ctx.now(), version)
+
+
+@router.post("/flows/{name}/{version}/activate", response_model=FlowRecord, responses=ERRORS)
+async def activate_flow(
+    name: Key, version: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: AdminCtx
+) -> FlowRecord:
+    """Make a stored version current: new calls use it at once, calls in it keep theirs."""
+    flows = ctx.deps.store.sync.flows
+    registry = ctx.deps.center.flows
+    async with ctx.audit("flow.activate", f"flow:{name}", version=version):
+        rec = await ctx.run(flows.get, name, version)
+        if rec is None:
+            raise ApiError(404, "not_found", f"flow {name!r} has no version {version}")
+        flow = parse_flow(rec.body)
+        try:
+            if version in registry.versions(name):
+                registry.rollback(name, version)
+            else:
+                registry.publish(flow)
+        except FlowVersionError as exc:
+            raise ApiError(409, "flow_version", str(exc)) from exc
+        return await ctx.run(flows.activate, name, version)
+
+
+# ---------------------------------------------------------------- prompts
+@router.get("/prompts", response_model=Page[PromptRecord])
+async def list_prompts(ctx: AdminCtx, paging: PagingDep) -> Page[PromptRecord]:
+    return paging.page(await ctx.run(ctx.deps.store.sync.prompts.all))
+
+
+@router.put("/prompts/{name}/{language}", response_model=PromptRecord, responses=ERRORS)
+async def put_prompt(
+    name: Key,
+    language: Annotated[str, Path(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")],
+    body: PromptIn,
+    ctx: AdminCtx,
+) -> PromptRecord:
+    prompts = ctx.deps.store.sync.prompts
+    async with ctx.audit("prompt.put", f"prompt:{name}/{language}"):
+        return await ctx.run(
+            prompts.put, name, language, ctx.now(), text=body.text, file_path=body.file_path
+        )
+
+
+@router.delete("/prompts/{name}/{language}", response_model=Ok, responses=ERRORS)
+async def delete_prompt(
+    name: Key,
+    language: Annotated[str, Path(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")],
+    ctx: AdminCtx,
+) -> Ok:
+    async with ctx.audit("prompt.delete", f"prompt:{name}/{language}"):
+        await ctx.run(ctx.deps.store.sync.prompts.delete, name, language)
+    return Ok()
+
+
+# ------------------------------------------------------- hours, holidays
+@router.get("/schedules/{name}", response_model=ScheduleRecord, responses=ERRORS)
+async def get_schedule(name: Key, ctx: AdminCtx) -> ScheduleRecord:
+    rec = await ctx.run(ctx.deps.store.sync.schedules.get, name)
+    if rec is None:
+        raise ApiError(404, "not_found", f"no schedule {name!r}")
+    return rec
+
+
+@router.put("/schedules/{name}", response_model=ScheduleRecord, responses=ERRORS)
+async def put_schedule(name: Key, body: ScheduleIn, ctx: AdminCtx) -> ScheduleRecord:
+    """Working hours: open spans per weekday (0 = Monday) in the schedule's time zone."""
+    schedules = ctx.deps.store.sync.schedules
+    spans = [OpenSpan(s.weekday, s.opens, s.closes) for s in body.hours]
+    async with ctx.audit("schedule.put", f"schedule:{name}", timezone=body.timezone):
+        return await ctx.run(schedules.put, name, body.timezone, spans)
+
+
+@router.post("/schedules/{name}/holidays", response_model=Ok, status_code=201, responses=ERRORS)
+async def add_holiday(name: Key, body: HolidayIn, ctx: AdminCtx) -> Ok:
+    schedules = ctx.deps.store.sync.schedules
+    async with ctx.audit("holiday.add", f"schedule:{name}", day=str(body.day)):
+        await ctx.run(schedules.add_holiday, name, body.day, body.name)
+    return Ok()
+
+
+@router.delete("/schedules/{name}/holidays/{day}", response_model=Ok, responses=ERRORS)
+async def remove_holiday(name: Key, day: date, ctx: AdminCtx) -> Ok:
+    schedules = ctx.deps.store.sync.schedules
+    async with ctx.audit("holiday.remove", f"schedule:{name}", day=str(day)):
+        if not await ctx.run(schedules.remove_holiday, name, day):
+            raise ApiError(404, "not_found", f"no holiday {day} in {name!r}")
+    return Ok()
+
+
+# ------------------------------------------------------ categories, params
+@router.get("/categories", response_model=Page[CategoryRecord])
+async def list_categories(
+    ctx: AdminCtx, paging: PagingDep, enabled_only: bool = False
+) -> Page[CategoryRecord]:
+    rows = await ctx.run(ctx.deps.store.sync.categories.all, enabled_only=enabled_only)
+    return paging.page(rows)
+
+
+@router.put("/categories/{code}", response_model=CategoryRecord, responses=ERRORS)
+async def put_category(code: Key, body: CategoryIn, ctx: AdminCtx) -> CategoryRecord:
+    """A business category (业务类别), also the agents' wrap-up codes."""
+    categories = ctx.deps.store.sync.categories
+    async with ctx.audit("category.put", f"category:{code}", enabled=body.enabled):
+        await ctx.run(
+            categories.put,
+            code,
+            body.name,
+            description=body.description,
+            sort_order=body.sort_order,
+        )
+        await ctx.run(categories.set_enabled, code, body.enabled)
+        rows = await ctx.run(categories.all)
+    return next(c for c in rows if c.code == code)
+
+
+@router.get("/params", response_model=dict[str, Any])
+async def list_params(ctx: AdminCtx) -> dict[str, Any]:
+    return await ctx.run(ctx.deps.store.sync.params.all)
+
+
+@router.put("/params/{key}", response_model=Ok, responses=ERRORS)
+async def put_param(key: Key, body: ParamIn, ctx: AdminCtx) -> Ok:
+    """A system parameter; ``webhooks.*`` changes apply to the webhook dispatcher at once."""
+    params = ctx.deps.store.sync.params
+    async with ctx.audit("param.set", f"param:{key}"):
+        await ctx.run(params.set, key, body.value, ctx.now(), body.description)
+    await _params_changed(ctx, key)
+    return Ok()
+
+
+@router.delete("/params/{key}", response_model=Ok, responses=ERRORS)
+async def delete_param(key: Key, ctx: AdminCtx) -> Ok:
+    async with ctx.audit("param.delete", f"param:{key}"):
+        await ctx.run(ctx.deps.store.sync.params.delete, key)
+    await _params_changed(ctx, key)
+    return Ok()
+
+
+async def _params_changed(ctx: Ctx, key: str) -> None:
+    if key.startswith("webhooks."):
+        await ctx.state.webhooks.reload()
+
+
+# ------------------------------------------------------------------ audit
+@router.get("/audit", response_model=Page[AuditRecord])
+async def audit_log(
+    ctx: AdminCtx,
+    paging: PagingDep,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    target: Annotated[str | None, Query(max_length=128)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[AuditRecord]:
+    """The audit trail, newest first: who did what to which target, when, with what result."""
+    for value in (since, until):
+        if value is not None and value.tzinfo is None:
+            raise ApiError(422, "invalid", "since/until need a time zone (e.g. Z)")
+    rows = await ctx.run(
+        ctx.deps.store.sync.audit.query,
+        actor=actor,
+        action=action,
+        target=target,
+        since=since,
+        until=until,
+        limit=paging.offset + paging.limit,
+    )
+    return paging.page(rows)

@@ -1,0 +1,120 @@
+"""The live event stream: one hub fed by the contact center, per-role visibility, resume.
+
+``EventHub.publish`` is the contact center's listener (called on the loop, after each event is
+in the storage event log, with its sequence number). Subscribers get a bounded queue; one that
+falls behind is dropped and resumes from the log (``since``), so a slow client never slows the
+server. ``Visibility`` decides what a caller may see, the same way for live and replayed
+events: administrators see everything; an agent sees events that name its agent id and every
+later event of a call it was offered; a supervisor sees the queues it is a member of (its
+groups), their member agents and their calls, or everything when it is in no queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from callcenter.storage.repos.events import EventRecord
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    seq: int
+    type: str
+    at: datetime
+    call_id: str | None
+    agent_id: int | None
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, rec: EventRecord) -> StreamEvent:
+        return cls(rec.seq, rec.type, rec.at, rec.call_id, rec.agent_id, rec.payload)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "at": self.at.isoformat(),
+            "call_id": self.call_id,
+            "agent_id": self.agent_id,
+            "payload": self.payload,
+        }
+
+
+def _agent_of(ev: StreamEvent) -> str | None:
+    if ev.agent_id is not None:
+        return str(ev.agent_id)
+    value = ev.payload.get("agent_id")
+    return value if isinstance(value, str) else None
+
+
+@dataclass
+class Visibility:
+    """What one subscriber may see; stateful (it learns the calls of its agents)."""
+
+    everything: bool = False
+    agents: frozenset[str] = frozenset()
+    queues: frozenset[str] = frozenset()
+    calls: set[str] = field(default_factory=set)
+
+    def allows(self, ev: StreamEvent) -> bool:
+        if self.everything:
+            return True
+        agent = _agent_of(ev)
+        queue = ev.payload.get("queue_id")
+        mine = (agent is not None and agent in self.agents) or (
+            isinstance(queue, str) and queue in self.queues
+        )
+        if mine and ev.call_id is not None:
+            self.calls.add(ev.call_id)
+            return True
+        return mine or (ev.call_id is not None and ev.call_id in self.calls)
+
+
+class Subscription:
+    def __init__(self, visibility: Visibility, size: int) -> None:
+        self.visibility = visibility
+        self.queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue(size)
+        self.lagged = False
+
+    def offer(self, ev: StreamEvent) -> None:
+        if self.lagged:
+            return
+        try:
+            self.queue.put_nowait(ev)
+        except asyncio.QueueFull:
+            self.lagged = True  # the client resumes from the log after we close it
+            self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+class EventHub:
+    def __init__(self, wall: Any, queue_size: int = 1000) -> None:
+        self.wall = wall
+        self.queue_size = queue_size
+        self.subscribers: set[Subscription] = set()
+        self.last_seq = 0
+
+    def publish(
+        self,
+        seq: int,
+        kind: str,
+        payload: dict[str, Any],
+        call_id: str | None,
+        agent_id: int | None,
+    ) -> None:
+        """The ``ContactCenter.listeners`` callback."""
+        self.last_seq = max(self.last_seq, seq)
+        ev = StreamEvent(seq, kind, self.wall(), call_id, agent_id, payload)
+        for sub in list(self.subscribers):
+            sub.offer(ev)
+
+    def subscribe(self, visibility: Visibility) -> Subscription:
+        sub = Subscription(visibility, self.queue_size)
+        self.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self.subscribers.discard(sub)
