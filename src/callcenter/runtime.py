@@ -17,6 +17,7 @@ import yaml
 
 from callcenter import __version__
 from callcenter.acd import Acd
+from callcenter.api import ApiDeps, create_app, start_api, stop_api
 from callcenter.calls.acd_config import queue_config
 from callcenter.calls.agents import AgentDirectory, OwnCustomersLookup, PhoneLogin
 from callcenter.calls.center import ContactCenter
@@ -181,8 +182,11 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     calls.routers.append(center)
     media.on_dtmf = lambda ev: calls.on_digit(ev.call_id, ev.digit)
     await start_sip(config, stack)
+    api_app = create_app(ApiDeps(center.store, center, creds, config.sip.realm))
+    api = await start_api(api_app, config.web.host, config.web.port)
     log.info("server.started", version=__version__, node=config.server.node_name)
     await stop.wait()
+    await stop_api(*api)
     if center.trunks is not None:
         center.trunks.close()
     await calls.close()

@@ -6,6 +6,6 @@ serves it with ``EmbeddedServer`` in the same event loop. docs/api.md is the gui
 
 from callcenter.api.app import create_app
 from callcenter.api.deps import ApiDeps, ApiSettings
-from callcenter.api.server import EmbeddedServer
+from callcenter.api.server import EmbeddedServer, start_api, stop_api
 
-__all__ = ["ApiDeps", "ApiSettings", "EmbeddedServer", "create_app"]
+__all__ = ["ApiDeps", "ApiSettings", "EmbeddedServer", "create_app", "start_api", "stop_api"]
