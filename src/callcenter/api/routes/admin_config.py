@@ -22,7 +22,7 @@ from callcenter.api.admin_schemas import (
     ScheduleIn,
     StrategyName,
 )
-from callcenter.api.errors import ApiError
+from callcenter.api.errors import ERROR_RESPONSES, ApiError
 from callcenter.api.schemas import Ok, Page, Paging
 from callcenter.api.security import ADMIN, Ctx, require
 from callcenter.calls.acd_config import queue_config
@@ -34,11 +34,10 @@ from callcenter.storage.repos.queues import QueueRecord, QueueSettings
 from callcenter.storage.repos.settings import CategoryRecord, OpenSpan, ScheduleRecord
 from callcenter.storage.schema.base import STRATEGIES
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERROR_RESPONSES)
 AdminCtx = Annotated[Ctx, Depends(require(ADMIN))]
 PagingDep = Annotated[Paging, Depends()]
 Key = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
-ERRORS: dict[int | str, dict[str, object]] = {404: {}, 409: {}, 422: {}}
 
 
 # ----------------------------------------------------------------- queues
@@ -56,7 +55,7 @@ async def list_queues(
     return paging.page([q for q in rows if enabled in (None, q.enabled)])
 
 
-@router.get("/queues/{name}", response_model=QueueRecord, responses=ERRORS)
+@router.get("/queues/{name}", response_model=QueueRecord)
 async def get_queue(name: Key, ctx: AdminCtx) -> QueueRecord:
     rec = await ctx.run(ctx.deps.store.sync.queues.get, name)
     if rec is None:
@@ -80,7 +79,7 @@ def _apply_queue(ctx: Ctx, rec: QueueRecord | None, name: str) -> None:
     center.recording_policies[name] = rec.settings.recording_policy
 
 
-@router.post("/queues", response_model=QueueRecord, status_code=201, responses=ERRORS)
+@router.post("/queues", response_model=QueueRecord, status_code=201)
 async def create_queue(body: QueueIn, ctx: AdminCtx) -> QueueRecord:
     queues = ctx.deps.store.sync.queues
     settings = QueueSettings(**body.settings.model_dump())
@@ -100,7 +99,7 @@ async def create_queue(body: QueueIn, ctx: AdminCtx) -> QueueRecord:
     return rec
 
 
-@router.patch("/queues/{name}", response_model=QueueRecord, responses=ERRORS)
+@router.patch("/queues/{name}", response_model=QueueRecord)
 async def update_queue(name: Key, body: QueuePatch, ctx: AdminCtx) -> QueueRecord:
     queues = ctx.deps.store.sync.queues
     async with ctx.audit("queue.update", f"queue:{name}", **body.model_dump(exclude_none=True)):
@@ -123,7 +122,7 @@ async def update_queue(name: Key, body: QueuePatch, ctx: AdminCtx) -> QueueRecor
     return rec
 
 
-@router.delete("/queues/{name}", response_model=Ok, responses=ERRORS)
+@router.delete("/queues/{name}", response_model=Ok)
 async def delete_queue(name: Key, ctx: AdminCtx) -> Ok:
     """Waiting callers overflow to the queue's destination; members leave it."""
     async with ctx.audit("queue.delete", f"queue:{name}"):
@@ -138,12 +137,12 @@ async def list_flows(ctx: AdminCtx) -> list[str]:
     return await ctx.run(ctx.deps.store.sync.flows.names)
 
 
-@router.get("/flows/{name}", response_model=list[FlowRecord], responses=ERRORS)
+@router.get("/flows/{name}", response_model=list[FlowRecord])
 async def flow_versions(name: Key, ctx: AdminCtx) -> list[FlowRecord]:
     return await ctx.run(ctx.deps.store.sync.flows.versions, name)
 
 
-@router.post("/flows", response_model=FlowRecord, status_code=201, responses=ERRORS)
+@router.post("/flows", response_model=FlowRecord, status_code=201)
 async def add_flow_version(body: FlowIn, ctx: AdminCtx) -> FlowRecord:
     """Store a new version of a flow (validated; not live until activated)."""
     flows = ctx.deps.store.sync.flows
@@ -164,7 +163,7 @@ async def add_flow_version(body: FlowIn, ctx: AdminCtx) -> FlowRecord:
         return await ctx.run(flows.add_version, flow.name, data, ctx.actor, ctx.now(), version)
 
 
-@router.post("/flows/{name}/{version}/activate", response_model=FlowRecord, responses=ERRORS)
+@router.post("/flows/{name}/{version}/activate", response_model=FlowRecord)
 async def activate_flow(
     name: Key, version: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: AdminCtx
 ) -> FlowRecord:
@@ -192,7 +191,7 @@ async def list_prompts(ctx: AdminCtx, paging: PagingDep) -> Page[PromptRecord]:
     return paging.page(await ctx.run(ctx.deps.store.sync.prompts.all))
 
 
-@router.put("/prompts/{name}/{language}", response_model=PromptRecord, responses=ERRORS)
+@router.put("/prompts/{name}/{language}", response_model=PromptRecord)
 async def put_prompt(
     name: Key,
     language: Annotated[str, Path(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")],
@@ -206,7 +205,7 @@ async def put_prompt(
         )
 
 
-@router.delete("/prompts/{name}/{language}", response_model=Ok, responses=ERRORS)
+@router.delete("/prompts/{name}/{language}", response_model=Ok)
 async def delete_prompt(
     name: Key,
     language: Annotated[str, Path(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")],
@@ -218,7 +217,7 @@ async def delete_prompt(
 
 
 # ------------------------------------------------------- hours, holidays
-@router.get("/schedules/{name}", response_model=ScheduleRecord, responses=ERRORS)
+@router.get("/schedules/{name}", response_model=ScheduleRecord)
 async def get_schedule(name: Key, ctx: AdminCtx) -> ScheduleRecord:
     rec = await ctx.run(ctx.deps.store.sync.schedules.get, name)
     if rec is None:
@@ -226,7 +225,7 @@ async def get_schedule(name: Key, ctx: AdminCtx) -> ScheduleRecord:
     return rec
 
 
-@router.put("/schedules/{name}", response_model=ScheduleRecord, responses=ERRORS)
+@router.put("/schedules/{name}", response_model=ScheduleRecord)
 async def put_schedule(name: Key, body: ScheduleIn, ctx: AdminCtx) -> ScheduleRecord:
     """Working hours: open spans per weekday (0 = Monday) in the schedule's time zone."""
     schedules = ctx.deps.store.sync.schedules
@@ -235,7 +234,7 @@ async def put_schedule(name: Key, body: ScheduleIn, ctx: AdminCtx) -> ScheduleRe
         return await ctx.run(schedules.put, name, body.timezone, spans)
 
 
-@router.post("/schedules/{name}/holidays", response_model=Ok, status_code=201, responses=ERRORS)
+@router.post("/schedules/{name}/holidays", response_model=Ok, status_code=201)
 async def add_holiday(name: Key, body: HolidayIn, ctx: AdminCtx) -> Ok:
     schedules = ctx.deps.store.sync.schedules
     async with ctx.audit("holiday.add", f"schedule:{name}", day=str(body.day)):
@@ -243,7 +242,7 @@ async def add_holiday(name: Key, body: HolidayIn, ctx: AdminCtx) -> Ok:
     return Ok()
 
 
-@router.delete("/schedules/{name}/holidays/{day}", response_model=Ok, responses=ERRORS)
+@router.delete("/schedules/{name}/holidays/{day}", response_model=Ok)
 async def remove_holiday(name: Key, day: date, ctx: AdminCtx) -> Ok:
     schedules = ctx.deps.store.sync.schedules
     async with ctx.audit("holiday.remove", f"schedule:{name}", day=str(day)):
@@ -261,7 +260,7 @@ async def list_categories(
     return paging.page(rows)
 
 
-@router.put("/categories/{code}", response_model=CategoryRecord, responses=ERRORS)
+@router.put("/categories/{code}", response_model=CategoryRecord)
 async def put_category(code: Key, body: CategoryIn, ctx: AdminCtx) -> CategoryRecord:
     """A business category (业务类别), also the agents' wrap-up codes."""
     categories = ctx.deps.store.sync.categories
@@ -283,7 +282,7 @@ async def list_params(ctx: AdminCtx) -> dict[str, Any]:
     return await ctx.run(ctx.deps.store.sync.params.all)
 
 
-@router.put("/params/{key}", response_model=Ok, responses=ERRORS)
+@router.put("/params/{key}", response_model=Ok)
 async def put_param(key: Key, body: ParamIn, ctx: AdminCtx) -> Ok:
     """A system parameter; ``webhooks.*`` changes apply to the webhook dispatcher at once."""
     params = ctx.deps.store.sync.params
@@ -293,7 +292,7 @@ async def put_param(key: Key, body: ParamIn, ctx: AdminCtx) -> Ok:
     return Ok()
 
 
-@router.delete("/params/{key}", response_model=Ok, responses=ERRORS)
+@router.delete("/params/{key}", response_model=Ok)
 async def delete_param(key: Key, ctx: AdminCtx) -> Ok:
     async with ctx.audit("param.delete", f"param:{key}"):
         await ctx.run(ctx.deps.store.sync.params.delete, key)

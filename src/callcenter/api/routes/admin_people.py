@@ -20,19 +20,18 @@ from callcenter.api.admin_schemas import (
     UserIn,
     UserPatch,
 )
-from callcenter.api.errors import ApiError
+from callcenter.api.errors import ERROR_RESPONSES, ApiError
 from callcenter.api.routes.agent import view_or_none
 from callcenter.api.routes.auth import user_out
 from callcenter.api.schemas import Ok, Page, Paging, UserOut
 from callcenter.api.security import ADMIN, Ctx, require
 from callcenter.storage.repos.agents import AgentRecord, SeatRecord, SkillRecord
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERROR_RESPONSES)
 AdminCtx = Annotated[Ctx, Depends(require(ADMIN))]
 PagingDep = Annotated[Paging, Depends()]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 AgentNo = Annotated[int, Path(ge=1000, le=999_999)]
-ERRORS: dict[int | str, dict[str, object]] = {404: {}, 409: {}, 422: {}}
 
 
 # ------------------------------------------------------------------ users
@@ -48,7 +47,7 @@ async def list_users(
     return paging.page(rows)
 
 
-@router.post("/users", response_model=UserOut, status_code=201, responses=ERRORS)
+@router.post("/users", response_model=UserOut, status_code=201)
 async def create_user(body: UserIn, ctx: AdminCtx) -> UserOut:
     users = ctx.deps.store.sync.users
     async with ctx.audit("user.create", f"user:{body.username}", role=body.role):
@@ -58,7 +57,7 @@ async def create_user(body: UserIn, ctx: AdminCtx) -> UserOut:
     return user_out(rec)
 
 
-@router.get("/users/{user_id}", response_model=UserOut, responses=ERRORS)
+@router.get("/users/{user_id}", response_model=UserOut)
 async def get_user(user_id: Id, ctx: AdminCtx) -> UserOut:
     rec = await ctx.run(ctx.deps.store.sync.users.get, user_id)
     if rec is None:
@@ -66,7 +65,7 @@ async def get_user(user_id: Id, ctx: AdminCtx) -> UserOut:
     return user_out(rec)
 
 
-@router.patch("/users/{user_id}", response_model=UserOut, responses=ERRORS)
+@router.patch("/users/{user_id}", response_model=UserOut)
 async def update_user(user_id: Id, body: UserPatch, ctx: AdminCtx) -> UserOut:
     store = ctx.deps.store.sync
     changes = body.model_dump(exclude_none=True)
@@ -77,7 +76,7 @@ async def update_user(user_id: Id, body: UserPatch, ctx: AdminCtx) -> UserOut:
     return user_out(rec)
 
 
-@router.post("/users/{user_id}/password", response_model=Ok, responses=ERRORS)
+@router.post("/users/{user_id}/password", response_model=Ok)
 async def set_password(user_id: Id, body: NewPasswordIn, ctx: AdminCtx) -> Ok:
     """Reset a password (the user's tokens are revoked)."""
     store = ctx.deps.store.sync
@@ -87,14 +86,14 @@ async def set_password(user_id: Id, body: NewPasswordIn, ctx: AdminCtx) -> Ok:
     return Ok()
 
 
-@router.post("/users/{user_id}/unlock", response_model=Ok, responses=ERRORS)
+@router.post("/users/{user_id}/unlock", response_model=Ok)
 async def unlock_user(user_id: Id, ctx: AdminCtx) -> Ok:
     async with ctx.audit("user.unlock", f"user:{user_id}"):
         await ctx.run(ctx.deps.store.sync.users.unlock, user_id)
     return Ok()
 
 
-@router.delete("/users/{user_id}", response_model=Ok, responses=ERRORS)
+@router.delete("/users/{user_id}", response_model=Ok)
 async def delete_user(user_id: Id, ctx: AdminCtx) -> Ok:
     if ctx.principal is not None and ctx.user.id == user_id:
         raise ApiError(409, "cannot_delete_self", "an administrator cannot delete itself")
@@ -120,7 +119,7 @@ async def list_agents(
     return paging.page(rows)
 
 
-@router.get("/agents/{agent_id}", response_model=AgentRecord, responses=ERRORS)
+@router.get("/agents/{agent_id}", response_model=AgentRecord)
 async def get_agent(agent_id: AgentNo, ctx: AdminCtx) -> AgentRecord:
     rec = await ctx.run(ctx.deps.store.sync.agents.get, agent_id)
     if rec is None:
@@ -141,7 +140,7 @@ async def _agent_changed(ctx: Ctx, rec: AgentRecord | None, agent_id: int) -> No
         center.apply(center.acd.update_agent_skills(key, rec.skills, center.now()))
 
 
-@router.post("/agents", response_model=AgentRecord, status_code=201, responses=ERRORS)
+@router.post("/agents", response_model=AgentRecord, status_code=201)
 async def create_agent(body: AgentIn, ctx: AdminCtx) -> AgentRecord:
     agents = ctx.deps.store.sync.agents
     async with ctx.audit("agent.create", f"agent:{body.agent_id}"):
@@ -162,7 +161,7 @@ async def create_agent(body: AgentIn, ctx: AdminCtx) -> AgentRecord:
     return rec
 
 
-@router.patch("/agents/{agent_id}", response_model=AgentRecord, responses=ERRORS)
+@router.patch("/agents/{agent_id}", response_model=AgentRecord)
 async def update_agent(agent_id: AgentNo, body: AgentPatch, ctx: AdminCtx) -> AgentRecord:
     agents = ctx.deps.store.sync.agents
     changes = body.model_dump(exclude_none=True)
@@ -185,7 +184,7 @@ async def update_agent(agent_id: AgentNo, body: AgentPatch, ctx: AdminCtx) -> Ag
     return rec
 
 
-@router.delete("/agents/{agent_id}", response_model=Ok, responses=ERRORS)
+@router.delete("/agents/{agent_id}", response_model=Ok)
 async def delete_agent(agent_id: AgentNo, ctx: AdminCtx) -> Ok:
     async with ctx.audit("agent.delete", f"agent:{agent_id}"):
         await ctx.run(ctx.deps.store.sync.agents.delete, agent_id)
@@ -199,7 +198,7 @@ async def list_seats(ctx: AdminCtx, paging: PagingDep) -> Page[SeatRecord]:
     return paging.page(await ctx.run(ctx.deps.store.sync.seats.all))
 
 
-@router.post("/seats", response_model=SeatRecord, status_code=201, responses=ERRORS)
+@router.post("/seats", response_model=SeatRecord, status_code=201)
 async def create_seat(body: SeatIn, ctx: AdminCtx) -> SeatRecord:
     seats = ctx.deps.store.sync.seats
     async with ctx.audit("seat.create", f"seat:{body.number}"):
@@ -208,7 +207,7 @@ async def create_seat(body: SeatIn, ctx: AdminCtx) -> SeatRecord:
         )
 
 
-@router.delete("/seats/{seat_id}", response_model=Ok, responses=ERRORS)
+@router.delete("/seats/{seat_id}", response_model=Ok)
 async def delete_seat(seat_id: Id, ctx: AdminCtx) -> Ok:
     async with ctx.audit("seat.delete", f"seat:{seat_id}"):
         await ctx.run(ctx.deps.store.sync.seats.delete, seat_id)
@@ -220,7 +219,7 @@ async def list_skills(ctx: AdminCtx, paging: PagingDep) -> Page[SkillRecord]:
     return paging.page(await ctx.run(ctx.deps.store.sync.skills.all))
 
 
-@router.post("/skills", response_model=SkillRecord, status_code=201, responses=ERRORS)
+@router.post("/skills", response_model=SkillRecord, status_code=201)
 async def create_skill(body: SkillIn, ctx: AdminCtx) -> SkillRecord:
     skills = ctx.deps.store.sync.skills
     async with ctx.audit("skill.create", f"skill:{body.name}"):
@@ -229,7 +228,7 @@ async def create_skill(body: SkillIn, ctx: AdminCtx) -> SkillRecord:
         return await ctx.run(skills.create, body.name, body.description)
 
 
-@router.delete("/skills/{skill_id}", response_model=Ok, responses=ERRORS)
+@router.delete("/skills/{skill_id}", response_model=Ok)
 async def delete_skill(skill_id: Id, ctx: AdminCtx) -> Ok:
     async with ctx.audit("skill.delete", f"skill:{skill_id}"):
         await ctx.run(ctx.deps.store.sync.skills.delete, skill_id)

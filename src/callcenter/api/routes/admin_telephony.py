@@ -19,16 +19,15 @@ from callcenter.api.admin_schemas import (
     TrunkOut,
     TrunkPatch,
 )
-from callcenter.api.errors import ApiError
+from callcenter.api.errors import ERROR_RESPONSES, ApiError
 from callcenter.api.schemas import Ok, Page, Paging
 from callcenter.api.security import ADMIN, Ctx, require
 from callcenter.storage.repos.telephony import ExtensionRecord, TrunkRecord
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERROR_RESPONSES)
 AdminCtx = Annotated[Ctx, Depends(require(ADMIN))]
 PagingDep = Annotated[Paging, Depends()]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-ERRORS: dict[int | str, dict[str, object]] = {404: {}, 409: {}, 422: {}}
 
 
 async def _reload_credentials(ctx: Ctx) -> None:
@@ -44,7 +43,7 @@ async def list_extensions(
     return paging.page([e for e in rows if enabled in (None, e.enabled)])
 
 
-@router.post("/extensions", response_model=ExtensionRecord, status_code=201, responses=ERRORS)
+@router.post("/extensions", response_model=ExtensionRecord, status_code=201)
 async def create_extension(body: ExtensionIn, ctx: AdminCtx) -> ExtensionRecord:
     exts = ctx.deps.store.sync.extensions
     async with ctx.audit("extension.create", f"extension:{body.number}"):
@@ -64,7 +63,7 @@ async def create_extension(body: ExtensionIn, ctx: AdminCtx) -> ExtensionRecord:
     return rec
 
 
-@router.patch("/extensions/{ext_id}", response_model=ExtensionRecord, responses=ERRORS)
+@router.patch("/extensions/{ext_id}", response_model=ExtensionRecord)
 async def update_extension(ext_id: Id, body: ExtensionPatch, ctx: AdminCtx) -> ExtensionRecord:
     exts = ctx.deps.store.sync.extensions
     async with ctx.audit("extension.update", f"extension:{ext_id}", enabled=body.enabled):
@@ -76,7 +75,7 @@ async def update_extension(ext_id: Id, body: ExtensionPatch, ctx: AdminCtx) -> E
     return rec
 
 
-@router.put("/extensions/{ext_id}/password", response_model=Ok, responses=ERRORS)
+@router.put("/extensions/{ext_id}/password", response_model=Ok)
 async def set_extension_password(ext_id: Id, body: NewPasswordIn, ctx: AdminCtx) -> Ok:
     """The SIP password (stored as digest HA1 values for the configured realm)."""
     exts = ctx.deps.store.sync.extensions
@@ -86,7 +85,7 @@ async def set_extension_password(ext_id: Id, body: NewPasswordIn, ctx: AdminCtx)
     return Ok()
 
 
-@router.delete("/extensions/{ext_id}", response_model=Ok, responses=ERRORS)
+@router.delete("/extensions/{ext_id}", response_model=Ok)
 async def delete_extension(ext_id: Id, ctx: AdminCtx) -> Ok:
     async with ctx.audit("extension.delete", f"extension:{ext_id}"):
         await ctx.run(ctx.deps.store.sync.extensions.delete, ext_id)
@@ -114,7 +113,7 @@ async def _trunk(ctx: Ctx, trunk_id: int) -> TrunkOut:
     raise ApiError(404, "not_found", f"no trunk {trunk_id}")
 
 
-@router.post("/trunks", response_model=TrunkOut, status_code=201, responses=ERRORS)
+@router.post("/trunks", response_model=TrunkOut, status_code=201)
 async def create_trunk(body: TrunkIn, ctx: AdminCtx) -> TrunkOut:
     trunks = ctx.deps.store.sync.trunks
     async with ctx.audit("trunk.create", f"trunk:{body.name}", host=body.host):
@@ -134,7 +133,7 @@ async def create_trunk(body: TrunkIn, ctx: AdminCtx) -> TrunkOut:
     return trunk_out(rec)
 
 
-@router.patch("/trunks/{trunk_id}", response_model=TrunkOut, responses=ERRORS)
+@router.patch("/trunks/{trunk_id}", response_model=TrunkOut)
 async def update_trunk(trunk_id: Id, body: TrunkPatch, ctx: AdminCtx) -> TrunkOut:
     trunks = ctx.deps.store.sync.trunks
     changes = body.model_dump(exclude_none=True, by_alias=True)
@@ -143,7 +142,7 @@ async def update_trunk(trunk_id: Id, body: TrunkPatch, ctx: AdminCtx) -> TrunkOu
     return trunk_out(rec)
 
 
-@router.put("/trunks/{trunk_id}/auth", response_model=TrunkOut, responses=ERRORS)
+@router.put("/trunks/{trunk_id}/auth", response_model=TrunkOut)
 async def set_trunk_auth(trunk_id: Id, body: TrunkAuthIn, ctx: AdminCtx) -> TrunkOut:
     """The carrier's digest credentials (stored as HA1 values for its realm)."""
     trunks = ctx.deps.store.sync.trunks
@@ -152,7 +151,7 @@ async def set_trunk_auth(trunk_id: Id, body: TrunkAuthIn, ctx: AdminCtx) -> Trun
     return await _trunk(ctx, trunk_id)
 
 
-@router.delete("/trunks/{trunk_id}", response_model=Ok, responses=ERRORS)
+@router.delete("/trunks/{trunk_id}", response_model=Ok)
 async def delete_trunk(trunk_id: Id, ctx: AdminCtx) -> Ok:
     async with ctx.audit("trunk.delete", f"trunk:{trunk_id}"):
         await ctx.run(ctx.deps.store.sync.trunks.delete, trunk_id)

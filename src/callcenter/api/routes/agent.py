@@ -19,7 +19,7 @@ from callcenter.acd import AgentLogin, Category
 from callcenter.acd.errors import NotLoggedInError
 from callcenter.acd.model import Activity
 from callcenter.acd.views import AgentView
-from callcenter.api.errors import ApiError
+from callcenter.api.errors import ERROR_RESPONSES, ApiError
 from callcenter.api.events_model import CallNoteAdded, HangUpRequested, WrapUpCoded
 from callcenter.api.schemas import (
     AgentLoginIn,
@@ -32,9 +32,8 @@ from callcenter.api.schemas import (
 from callcenter.api.security import AGENT, SUPERVISOR, Ctx, require
 from callcenter.storage.repos.agents import AgentRecord
 
-router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+router = APIRouter(prefix="/api/v1/agent", tags=["agent"], responses=ERROR_RESPONSES)
 AgentCtx = Annotated[Ctx, Depends(require(AGENT, SUPERVISOR))]
-ERRORS: dict[int | str, dict[str, object]] = {403: {}, 404: {}, 409: {}, 422: {}}
 
 
 def state_of(agent_id: str, view: AgentView | None, now: float) -> AgentStateOut:
@@ -114,7 +113,7 @@ def _check_login_fields(body: AgentLoginIn, agent: AgentRecord) -> dict[str, int
     return dict(body.skills)
 
 
-@router.post("/login", response_model=AgentStateOut, responses=ERRORS)
+@router.post("/login", response_model=AgentStateOut)
 async def login(body: AgentLoginIn, ctx: AgentCtx) -> AgentStateOut:
     """座席登录: seat, agent id, category, skills (and optionally the password again)."""
     async with ctx.audit("agent.login", f"agent:{body.agent_id}", seat=body.seat):
@@ -160,37 +159,37 @@ async def _check_reason(ctx: Ctx, reason: str) -> None:
         raise ApiError(422, "unknown_reason", f"busy reason {reason!r} is not one of {allowed}")
 
 
-@router.post("/logout", response_model=AgentStateOut, responses=ERRORS)
+@router.post("/logout", response_model=AgentStateOut)
 async def logout(ctx: AgentCtx) -> AgentStateOut:
     """座席注销: out of every queue; a ringing offer goes back, a call up is hung up."""
     return await _command(ctx, "agent.logout", "logout")
 
 
-@router.post("/ready", response_model=AgentStateOut, responses=ERRORS)
+@router.post("/ready", response_model=AgentStateOut)
 async def ready(ctx: AgentCtx) -> AgentStateOut:
     """示闲: ready at once; a deferred busy is cancelled."""
     return await _command(ctx, "agent.ready", "ready")
 
 
-@router.post("/busy", response_model=AgentStateOut, responses=ERRORS)
+@router.post("/busy", response_model=AgentStateOut)
 async def busy(body: BusyIn, ctx: AgentCtx) -> AgentStateOut:
     """示忙 with a reason code; off-hook it waits for the call's end (``defer``) or fails."""
     return await _command(ctx, "agent.busy", "busy", reason=body.reason, defer=body.defer)
 
 
-@router.post("/wrapup/end", response_model=AgentStateOut, responses=ERRORS)
+@router.post("/wrapup/end", response_model=AgentStateOut)
 async def end_wrapup(ctx: AgentCtx) -> AgentStateOut:
     """End after-call work early (fails with ``not_in_wrap_up`` otherwise)."""
     return await _command(ctx, "agent.wrapup_end", "end_wrapup")
 
 
-@router.get("/state", response_model=AgentStateOut, responses=ERRORS)
+@router.get("/state", response_model=AgentStateOut)
 async def state(ctx: AgentCtx) -> AgentStateOut:
     agent = await own_agent(ctx)
     return current_state(ctx, str(agent.agent_id))
 
 
-@router.post("/answer", response_model=AgentStateOut, responses=ERRORS)
+@router.post("/answer", response_model=AgentStateOut)
 async def answer(ctx: AgentCtx) -> AgentStateOut:
     """摘机 is done on the phone: this reports why the desktop cannot do it for you."""
     agent = await own_agent(ctx)
@@ -211,7 +210,7 @@ async def answer(ctx: AgentCtx) -> AgentStateOut:
         raise ApiError(409, "no_such_offer", f"nothing is ringing for agent {agent_id}")
 
 
-@router.post("/hangup", response_model=AgentStateOut, responses=ERRORS)
+@router.post("/hangup", response_model=AgentStateOut)
 async def hangup(ctx: AgentCtx) -> AgentStateOut:
     """挂机 from the desktop: the call that is up at this agent is released on both sides."""
     agent = await own_agent(ctx)
@@ -228,7 +227,7 @@ async def hangup(ctx: AgentCtx) -> AgentStateOut:
     return current_state(ctx, agent_id)
 
 
-@router.post("/wrapup", response_model=Ok, responses=ERRORS)
+@router.post("/wrapup", response_model=Ok)
 async def wrapup_code(body: WrapUpCodeIn, ctx: AgentCtx) -> Ok:
     """话后处理 code (a business category) for the agent's current or last call."""
     agent = await own_agent(ctx)
@@ -251,7 +250,7 @@ async def wrapup_code(body: WrapUpCodeIn, ctx: AgentCtx) -> Ok:
     return Ok()
 
 
-@router.post("/notes", response_model=Ok, status_code=201, responses=ERRORS)
+@router.post("/notes", response_model=Ok, status_code=201)
 async def add_note(body: NoteIn, ctx: AgentCtx) -> Ok:
     """A call note; with ``customer_id`` it also lands in the customer's history."""
     agent = await own_agent(ctx)

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from callcenter.api.errors import ApiError
+from callcenter.api.errors import ERROR_RESPONSES, ApiError
 from callcenter.api.schemas import (
     IssuedTokenOut,
     LoginIn,
@@ -29,7 +29,7 @@ from callcenter.api.schemas import (
 from callcenter.api.security import ROLES, Ctx, public, require
 from callcenter.storage.repos.users import UserRecord
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=ERROR_RESPONSES)
 Anyone = Annotated[Ctx, Depends(require(*ROLES))]
 Public = Annotated[Ctx, Depends(public())]
 
@@ -84,7 +84,7 @@ async def _new_session(
     )
 
 
-@router.post("/login", response_model=SessionOut, responses={401: {}, 403: {}, 423: {}})
+@router.post("/login", response_model=SessionOut)
 async def login(body: LoginIn, request: Request, response: Response, ctx: Public) -> SessionOut:
     """Log in with username and password: a session cookie and the same token in the body."""
     async with ctx.audit("auth.login", f"user:{body.username}", username=body.username):
@@ -113,7 +113,7 @@ async def me(ctx: Anyone) -> MeOut:
     )
 
 
-@router.post("/password", response_model=SessionOut, responses={401: {}, 423: {}})
+@router.post("/password", response_model=SessionOut)
 async def change_password(
     body: PasswordIn, request: Request, response: Response, ctx: Anyone
 ) -> SessionOut:
@@ -143,7 +143,7 @@ async def list_tokens(ctx: Anyone) -> list[TokenOut]:
     return [TokenOut.model_validate(asdict(r)) for r in records]
 
 
-@router.delete("/tokens/{token_id}", response_model=Ok, responses={404: {}})
+@router.delete("/tokens/{token_id}", response_model=Ok)
 async def revoke_token(token_id: int, ctx: Anyone) -> Ok:
     tokens = ctx.deps.store.sync.tokens
     async with ctx.audit("auth.token_revoke", f"token:{token_id}"):

@@ -18,16 +18,18 @@ from fastapi import APIRouter, Depends, Query, WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
+from callcenter.api.errors import ERROR_RESPONSES
 from callcenter.api.routes.agent import view_or_none
 from callcenter.api.schemas import EventOut
 from callcenter.api.security import ADMIN, ROLES, SUPERVISOR, Ctx, require, require_ws
 from callcenter.api.stream import EventHub, StreamEvent, Subscription, Visibility
 
-router = APIRouter(prefix="/api/v1/events", tags=["events"])
+router = APIRouter(prefix="/api/v1/events", tags=["events"], responses=ERROR_RESPONSES)
 Anyone = Annotated[Ctx, Depends(require(*ROLES))]
 WsCtx = Annotated[Ctx, Depends(require_ws(*ROLES))]
 Seq = Annotated[int | None, Query(ge=0, le=2**62)]
 BATCH = 500
+KEEPALIVE = 20.0  # seconds without events before a keep-alive message
 
 
 class EventPage(BaseModel):
@@ -113,18 +115,17 @@ class _Stream:
                 return
 
     async def live(self) -> None:
+        """Send live events; a keep-alive when idle finds a client that went away."""
         while True:
-            ev = await self.sub.queue.get()
+            try:
+                ev = await asyncio.wait_for(self.sub.queue.get(), KEEPALIVE)
+            except TimeoutError:
+                await self.ws.send_json({"keepalive": {"last_seq": self.last}})
+                continue
             if ev is None:
                 await self.ws.close(4008, f"too slow: resume with since={self.last}")
                 return
             await self.send(ev)
-
-    async def drain_client(self) -> None:
-        while True:
-            msg = await self.ws.receive()
-            if msg["type"] == "websocket.disconnect":
-                return
 
 
 @router.websocket("/ws")
@@ -144,12 +145,8 @@ async def stream(websocket: WebSocket, ctx: WsCtx, since: Seq = None) -> None:
         else:
             await s.replay(since)
         await websocket.send_json({"hello": {"role": ctx.role, "last_seq": s.last}})
-        tasks = {asyncio.create_task(s.live()), asyncio.create_task(s.drain_client())}
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    except WebSocketDisconnect:
-        pass
+        await s.live()
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the client went away (a send on a closed socket)
     finally:
         hub.unsubscribe(sub)

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from callcenter.acd.errors import UnknownQueueError
-from callcenter.api.errors import ApiError
+from callcenter.api.errors import ERROR_RESPONSES, ApiError
 from callcenter.api.routes.agent import current_state, state_of, view_or_none
 from callcenter.api.schemas import (
     AgentStateOut,
@@ -28,10 +28,9 @@ from callcenter.api.schemas import (
 )
 from callcenter.api.security import ADMIN, SUPERVISOR, Ctx, require
 
-router = APIRouter(prefix="/api/v1/supervisor", tags=["supervisor"])
+router = APIRouter(prefix="/api/v1/supervisor", tags=["supervisor"], responses=ERROR_RESPONSES)
 SupCtx = Annotated[Ctx, Depends(require(SUPERVISOR, ADMIN))]
 AgentId = Annotated[str, Path(pattern=r"^[0-9]{1,8}$")]
-ERRORS: dict[int | str, dict[str, object]] = {404: {}, 409: {}, 422: {}}
 
 
 @router.get("/agents", response_model=Page[AgentStateOut])
@@ -114,7 +113,7 @@ def _known(ctx: Ctx, agent_id: str) -> None:
         raise ApiError(409, "not_logged_in", f"agent {agent_id} is not logged in")
 
 
-@router.post("/agents/{agent_id}/force-logout", response_model=AgentStateOut, responses=ERRORS)
+@router.post("/agents/{agent_id}/force-logout", response_model=AgentStateOut)
 async def force_logout(agent_id: AgentId, ctx: SupCtx) -> AgentStateOut:
     """强制签出."""
     center = ctx.deps.center
@@ -124,7 +123,7 @@ async def force_logout(agent_id: AgentId, ctx: SupCtx) -> AgentStateOut:
     return current_state(ctx, agent_id)
 
 
-@router.post("/agents/{agent_id}/force-busy", response_model=AgentStateOut, responses=ERRORS)
+@router.post("/agents/{agent_id}/force-busy", response_model=AgentStateOut)
 async def force_busy(agent_id: AgentId, body: ForceBusyIn, ctx: SupCtx) -> AgentStateOut:
     """强制示忙: at once, even on a call (the call continues); a ringing offer goes back."""
     center = ctx.deps.center
@@ -134,7 +133,7 @@ async def force_busy(agent_id: AgentId, body: ForceBusyIn, ctx: SupCtx) -> Agent
     return current_state(ctx, agent_id)
 
 
-@router.post("/agents/{agent_id}/force-ready", response_model=AgentStateOut, responses=ERRORS)
+@router.post("/agents/{agent_id}/force-ready", response_model=AgentStateOut)
 async def force_ready(agent_id: AgentId, ctx: SupCtx) -> AgentStateOut:
     """强制示闲."""
     center = ctx.deps.center
@@ -151,7 +150,7 @@ def _agent_no(agent_id: str) -> int:
     return number
 
 
-@router.put("/agents/{agent_id}/skills", response_model=AgentStateOut, responses=ERRORS)
+@router.put("/agents/{agent_id}/skills", response_model=AgentStateOut)
 async def set_skills(agent_id: AgentId, body: SkillsIn, ctx: SupCtx) -> AgentStateOut:
     """Replace an agent's skills: stored, and live in the ACD when the agent is logged in."""
     center, store = ctx.deps.center, ctx.deps.store
@@ -169,7 +168,7 @@ async def get_queues(agent_id: AgentId, ctx: SupCtx) -> list[MembershipOut]:
     return [MembershipOut(queue=m.queue, agent_id=m.agent_id, penalty=m.penalty) for m in members]
 
 
-@router.put("/agents/{agent_id}/queues", response_model=list[MembershipOut], responses=ERRORS)
+@router.put("/agents/{agent_id}/queues", response_model=list[MembershipOut])
 async def set_queues(agent_id: AgentId, body: QueuesIn, ctx: SupCtx) -> list[MembershipOut]:
     """Replace the agent's queue memberships (with penalties) as a whole."""
     queues = ctx.deps.store.sync.queues
