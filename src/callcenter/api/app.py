@@ -37,17 +37,21 @@ Mutating requests accept an `Idempotency-Key` header."""
 
 def create_app(deps: ApiDeps) -> FastAPI:
     hub = EventHub(deps.wall, deps.settings.ws_queue_size)
-    hooks = WebhookDispatcher(deps, hub)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        deps.center.listeners.append(hub.publish)
+        # one dispatcher per run: its queue and task belong to this run's event loop
+        hooks = WebhookDispatcher(deps, hub)
+        app.state.webhooks = hooks
+        added = hub.publish not in deps.center.listeners
+        if added:
+            deps.center.listeners.append(hub.publish)
         await hooks.start()
         try:
             yield
         finally:
             await hooks.stop()
-            if hub.publish in deps.center.listeners:
+            if added:
                 deps.center.listeners.remove(hub.publish)
 
     app = FastAPI(
@@ -58,7 +62,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
     )
     app.state.deps = deps
     app.state.hub = hub
-    app.state.webhooks = hooks
+    app.state.webhooks = WebhookDispatcher(deps, hub)  # replaced when the lifespan starts
     install_handlers(app)
     for module in (auth, agent, supervisor, admin_people, admin_config, admin_telephony, events):
         app.include_router(module.router)

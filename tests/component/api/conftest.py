@@ -108,8 +108,9 @@ def wipe_and_seed(url: str) -> None:
 
 
 @pytest.fixture
-def backend() -> str:
-    return "sqlite"
+def backend(request: pytest.FixtureRequest) -> str:
+    """SQLite unless a test is parametrized with ``BACKENDS`` (indirect)."""
+    return str(getattr(request, "param", "sqlite"))
 
 
 @pytest.fixture
