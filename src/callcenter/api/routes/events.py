@@ -5,8 +5,9 @@ log, whose ``seq`` only grows), then sends live events in order, never one twice
 ``since`` it starts live. Messages are ``{"seq", "type", "at", "call_id", "agent_id",
 "payload"}``, preceded by one ``{"hello": {"role", "last_seq"}}`` once replay is done. A client
 that falls behind is closed with code 4008 and resumes with ``since`` = the last seq it saw.
-Authentication is the session cookie or ``Authorization: Bearer``; without it the socket is
-closed with 4401.
+After 20 s without events a ``{"keepalive": {"last_seq"}}`` message goes out (which is also how
+a client that went away is noticed). Authentication is the session cookie or
+``Authorization: Bearer``; without it the socket is closed with 4401.
 """
 
 from __future__ import annotations
