@@ -31,6 +31,7 @@ from callcenter.logs import get_logger, setup_logging
 from callcenter.lookup.demo import load_demo_dialplan, load_demo_flows
 from callcenter.media.control import LocalMedia
 from callcenter.media.engine import MediaEngine
+from callcenter.media.worker import WorkerPool
 from callcenter.sip.auth import DigestChallenger
 from callcenter.sip.endpoint import SipEndpoint
 from callcenter.sip.registrar import Registrar
@@ -158,6 +159,17 @@ async def start_sip(config: Config, stack: SipStack) -> None:
                  tls=tls is not None)  # fmt: skip
 
 
+async def start_media(config: Config) -> LocalMedia | WorkerPool:
+    """The media engine in this process (``rtp.workers`` 0) or one process per worker."""
+    rtp, cache = config.rtp, config.server.data_dir / "prompts"
+    if rtp.workers == 0:
+        return LocalMedia(MediaEngine(rtp.port_min, rtp.port_max, cache_dir=cache))
+    pool = WorkerPool(rtp.workers, rtp.port_min, rtp.port_max, cache_dir=cache)
+    await pool.start()
+    log.info("media.workers_started", workers=rtp.workers)
+    return pool
+
+
 async def serve(config: Config, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set. Services are started here in dependency order."""
     config.server.data_dir.mkdir(parents=True, exist_ok=True)
@@ -167,10 +179,7 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     log.info("sip.credentials_loaded", extensions=len(creds) // 2)
     secure = random.SystemRandom()  # secrets (digest nonce key) come from the OS
     rng = random.Random(secure.getrandbits(256))  # tags, branches, Call-IDs: unique, not secret
-    engine = MediaEngine(
-        config.rtp.port_min, config.rtp.port_max, cache_dir=config.server.data_dir / "prompts"
-    )
-    media = LocalMedia(engine)
+    media = await start_media(config)
     endpoint = SipEndpoint(rng, server_name=f"{config.sip.user_agent}/{__version__}")
     ua = UserAgent(endpoint, rng, min_session_expires=config.sip.min_session_expires)
     stack = SipStack(ua)
@@ -192,7 +201,7 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     await calls.close()
     await center.close()
     await stack.close()
-    await engine.close()
+    await media.close()
     store.close()
     log.info("server.stopped")
 
