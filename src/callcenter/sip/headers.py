@@ -16,6 +16,7 @@ from callcenter.sip.uri import is_token, parse_header_params
 
 MAGIC_COOKIE = "z9hG4bK"
 _HOST_RE = re.compile(r"[A-Za-z0-9.\-_:]+")
+_BLANK_RE = re.compile(r"[ \t]")
 MAX_CSEQ = 2**31 - 1  # §8.1.1.5: the sequence number MUST be less than 2**31
 
 
@@ -102,9 +103,8 @@ def parse_via(value: str) -> Via:
     if not sep or version.strip() != "2.0":
         raise SipSyntaxError(f"bad Via version {value!r}")
     rest = rest.lstrip()
-    end = 0
-    while end < len(rest) and rest[end] not in " \t":
-        end += 1
+    blank = _BLANK_RE.search(rest)
+    end = len(rest) if blank is None else blank.start()
     transport = rest[:end].upper()
     if not is_token(transport):
         raise SipSyntaxError(f"bad Via transport {value!r}")

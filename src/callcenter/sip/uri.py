@@ -19,6 +19,9 @@ from callcenter.sip.errors import SipSyntaxError
 _SIP_SCHEMES = frozenset({"sip", "sips"})
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+# An unquoted display-name is *(token LWS) (§25.1): words of token characters.
+_DISPLAY_RE = re.compile(rf"{_TOKEN_RE.pattern}(?:\s+{_TOKEN_RE.pattern})*")
+_ADDR_SPEC_BAD = re.compile(r"[?, ]")  # §20.10: not in an addr-spec without <>
 _URI_BAD = re.compile(r"[ \t\r\n<>\"]")
 _HOST_BAD = re.compile(r"[ \t<>\"@]")
 _USER_RE = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+")
@@ -193,6 +196,29 @@ def _param_value(text: str, k: int, name: str) -> tuple[str, int]:
 
 def parse_header_params(text: str) -> dict[str, str | None]:
     """``;name=value;flag`` with LWS allowed around ``;`` and ``=`` and quoted values."""
+    if '"' in text:
+        return _scan_header_params(text)  # a quoted value may hold ';' and '='
+    head, *parts = text.split(";")
+    if head.strip(" \t"):
+        raise SipSyntaxError(f"expected ';' in parameters {text!r}")
+    params: dict[str, str | None] = {}
+    for part in parts:
+        name, eq, value = part.partition("=")
+        name = name.strip()
+        if not is_token(name):
+            raise SipSyntaxError(f"bad parameter name {name!r}")
+        if not eq:
+            params[name.lower()] = None
+            continue
+        value = value.strip()
+        if not value or " " in value:
+            raise SipSyntaxError(f"bad value for parameter {name!r}")
+        params[name.lower()] = value
+    return params
+
+
+def _scan_header_params(text: str) -> dict[str, str | None]:
+    """``parse_header_params`` for text with quoted strings: a scanner that skips them."""
     params: dict[str, str | None] = {}
     i, n = 0, len(text)
     while True:
@@ -233,7 +259,7 @@ def parse_name_addr(text: str) -> NameAddr:
     if lt >= 0:
         if display is None and lt > 0:
             raw = s[:lt].strip()
-            if not all(is_token(w) for w in raw.split()):
+            if raw and _DISPLAY_RE.fullmatch(raw) is None:
                 raise SipSyntaxError(f"bad display name {raw!r}")
             display = raw or None
         gt = s.find(">", lt)
@@ -245,7 +271,7 @@ def parse_name_addr(text: str) -> NameAddr:
         semi = s.find(";")
         uri_text, rest = (s, "") if semi < 0 else (s[:semi], s[semi:])
         uri_text = uri_text.strip()
-        if any(c in uri_text for c in "?, "):
+        if _ADDR_SPEC_BAD.search(uri_text):
             raise SipSyntaxError(f"addr-spec with reserved characters: {text!r}")
         uri = parse_uri(uri_text)
     return NameAddr(uri, display, parse_header_params(rest))
