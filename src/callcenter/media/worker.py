@@ -18,7 +18,7 @@ import functools
 import itertools
 import multiprocessing
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -84,10 +84,12 @@ class WorkerPool:
         port_max: int = 30000,
         cache_dir: Path = Path("var/prompts"),
         moh_file: Path | None = None,
+        rtcp_interval: float | None = 5.0,
     ) -> None:
         self.ranges = split_range(port_min, port_max, workers)
         self.cache_dir = cache_dir
         self.moh_file = moh_file
+        self.rtcp_interval = rtcp_interval
         self.on_dtmf: DtmfCallback | None = None
         self._workers: list[_Worker] = []
         self._ids = itertools.count(1)
@@ -99,7 +101,7 @@ class WorkerPool:
             parent, child = ctx.Pipe()
             proc = ctx.Process(
                 target=worker_main,
-                args=(index, child, lo, hi, self.cache_dir, self.moh_file),
+                args=(index, child, lo, hi, self.cache_dir, self.moh_file, self.rtcp_interval),
                 name=f"media-{index}",
                 daemon=True,
             )
@@ -276,21 +278,26 @@ class WorkerPool:
 
 
 def worker_main(
-    index: int, conn: Connection, lo: int, hi: int, cache_dir: Path, moh: Path | None
+    index: int,
+    conn: Connection,
+    lo: int,
+    hi: int,
+    cache_dir: Path,
+    moh: Path | None,
+    rtcp_interval: float | None = 5.0,
 ) -> None:
     """Entry point of a worker process: one engine on its own uvloop until told to close."""
+    engine = functools.partial(MediaEngine, lo, hi, cache_dir, moh, rtcp_interval=rtcp_interval)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        asyncio.run(_serve(index, conn, lo, hi, cache_dir, moh))
+        asyncio.run(_serve(index, conn, engine))
     else:
-        uvloop.run(_serve(index, conn, lo, hi, cache_dir, moh))
+        uvloop.run(_serve(index, conn, engine))
 
 
-async def _serve(
-    index: int, conn: Connection, lo: int, hi: int, cache_dir: Path, moh: Path | None
-) -> None:
-    media = LocalMedia(MediaEngine(lo, hi, cache_dir, moh), index)
+async def _serve(index: int, conn: Connection, engine: Callable[[], MediaEngine]) -> None:
+    media = LocalMedia(engine(), index)
     media.on_dtmf = lambda event: conn.send(("dtmf", event))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

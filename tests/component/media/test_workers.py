@@ -64,6 +64,10 @@ async def test_bridge_play_and_dtmf_through_the_control_interface(media: MediaCo
     assert digits[0].digit == "9" and digits[0].call_id == "call-x"
     stats = await media.stats()
     assert stats["endpoints"] == 2 and stats["packets_in"] >= 9
+    legs = {leg["id"]: leg for leg in stats["legs"]}
+    assert legs[la.id]["worker"] == la.worker and legs[la.id]["call_id"] == "call-x"
+    assert legs[la.id]["packets_in"] == stats["packets_in"]  # only the caller's phone sent
+    assert legs[la.id]["expected"] >= 1 and legs[la.id]["lost"] == 0  # RTCP statistics on
     await media.release(la)
     await media.release(lb)
     assert (await media.stats())["ports_in_use"] == 0
