@@ -228,6 +228,36 @@ def _overlaps(agent: int, rows: list[CdrRecord]) -> list[str]:
 # ------------------------------------------------------------------------------ figures
 
 
+def udp_drops(port: int) -> int:
+    """Datagrams the kernel dropped at the UDP socket bound to 127.0.0.1:``port`` (receive
+    buffer full), from /proc/net/udp; 0 when there is no such socket."""
+    want = f"0100007F:{port:04X}"
+    try:
+        lines = Path("/proc/net/udp").read_text().splitlines()[1:]
+    except OSError:
+        return 0
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 12 and fields[1] == want:
+            return int(fields[-1])
+    return 0
+
+
+def timeline(
+    calls: list[tuple[float, float]], window: float
+) -> list[tuple[float, int, float, float]]:
+    """(window start from the first call, calls, setup p50, p99) per ``window`` seconds of
+    (arrival, setup) pairs: shows whether the server keeps up or falls behind as a run goes on."""
+    if not calls:
+        return []
+    t0 = min(t for t, _ in calls)
+    buckets: dict[int, list[float]] = defaultdict(list)
+    for t, setup in calls:
+        buckets[int((t - t0) // window)].append(setup)
+    return [(k * window, len(v), percentile(v, 50), percentile(v, 99))
+            for k, v in sorted(buckets.items())]  # fmt: skip
+
+
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100); NaN for no values."""
     if not values:

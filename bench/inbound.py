@@ -70,6 +70,7 @@ class Result:
     wall_s: float = 0.0
     server_cpu_s: float = 0.0  # the whole server process, every thread
     loop_cpu_s: float = 0.0  # its main thread (the asyncio loop)
+    sip_drops: int = 0  # datagrams dropped at the server's SIP socket (buffer full)
     achieved: float = 0.0  # INVITEs per second actually sent (completed calls)
     completed: int = 0  # SIPp callers that ended as planned (or with a server BYE)
     late: int = 0  # ... but whose 200 OK came after the answer timeout (counted lost)
@@ -77,6 +78,7 @@ class Result:
     bridged: int = 0  # the server bridged the caller to an agent
     connected: int = 0  # completed in SIPp, answered in time and bridged: the call worked
     server_latency: list[float] = field(default_factory=list)  # call.incoming -> call.offered
+    arrivals: list[tuple[float, float]] = field(default_factory=list)  # (incoming, setup)
     not_offered: int = 0
     reoffers: int = 0
     answer_latency: list[float] = field(default_factory=list)  # caller INVITE -> its 200 OK
@@ -137,6 +139,7 @@ def run_loads(lab: Lab, loads: list[Load], deadline: float) -> list[Result]:
     """Run the loads side by side, wait for the server to close every call, measure."""
     pid = lab.server.proc.pid
     cpu0, loop0 = cpu_seconds(pid), cpu_seconds(pid, pid)
+    drops0 = ana.udp_drops(lab.server.sip_port)
     start = time.monotonic()
     procs = [start_load(lab, load) for load in loads]
     longest = max(load.calls / load.rate for load in loads)
@@ -155,12 +158,13 @@ def run_loads(lab: Lab, loads: list[Load], deadline: float) -> list[Result]:
     drain(lab, loads)
     cpu, loop = cpu_seconds(pid) - cpu0, cpu_seconds(pid, pid) - loop0
     results = [measure(lab, load, wall, cpu) for load in loads]
+    drops = ana.udp_drops(lab.server.sip_port) - drops0
     for res in results:
-        res.loop_cpu_s = loop
+        res.loop_cpu_s, res.sip_drops = loop, drops
     return results
 
 
-def drain(lab: Lab, loads: list[Load], timeout: float = 30.0) -> None:
+def drain(lab: Lab, loads: list[Load], timeout: float = 45.0) -> None:
     """Until every call the server saw from these loads is closed (CDR written, logged)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -192,6 +196,7 @@ def measure(lab: Lab, load: Load, wall: float, cpu: float) -> Result:
             res.not_offered += 1
         else:
             res.server_latency.append(call.t_offered - call.t_in)
+            res.arrivals.append((call.t_in, call.t_offered - call.t_in))
             res.reoffers += call.offers - 1
     res.not_offered += load.calls - len(lab.log.calls(load.prefix))
     return res
@@ -273,7 +278,11 @@ def main_loads(
     seconds = args.main_calls / total_rate
     room = deadline - time.monotonic() - 45
     if seconds > room:
-        print(f"  main run cut to {room:.0f} s by the time budget (wanted {seconds:.0f} s)")
+        print(
+            f"  main run cut to {room:.0f} s by --budget: {room * total_rate:.0f} calls instead"
+            f" of {args.main_calls} at {total_rate:g} calls/s; raise --budget (or run on a"
+            " quieter machine, where the search finds a higher rate) for the full count"
+        )
         seconds = max(10.0, room)
     queue = Load("main-queue", "queue", lab.seeded.queue_did, queue_rate,
                  math.ceil(queue_rate * seconds), "13100", args.hold_ms,
@@ -331,6 +340,7 @@ def report(results: list[Result], lab: Lab) -> None:
         ("CDR: queue not billing", lambda r: str(r.cdr.wrong_queue)),
         ("server CPU % of one core", lambda r: f"{r.cpu_percent:.0f}"),
         ("... of which main thread (event loop) %", lambda r: f"{r.loop_percent:.0f}"),
+        ("SIP datagrams dropped at server socket", lambda r: str(r.sip_drops)),
     ]  # fmt: skip
     print()
     print(_row("", results, lambda r: r.load.name))
@@ -358,6 +368,17 @@ def report(results: list[Result], lab: Lab) -> None:
     print(f"server errors/exceptions logged: {len(lab.log.errors)}")
     for line in lab.log.errors[:5]:
         print("  ", line)
+
+
+def print_timeline(results: list[Result], window: float = 60.0) -> None:
+    for res in results:
+        rows = ana.timeline(res.arrivals, window)
+        if len(rows) < 2:
+            continue
+        print(f"\n{res.load.name}: setup (server log) per {window:g} s of the run")
+        print(f"{'from s':>8}{'calls':>8}{'p50 ms':>10}{'p99 ms':>10}")
+        for start, n, p50, p99 in rows:
+            print(f"{start:8.0f}{n:8d}{p50 * 1000:10.1f}{p99 * 1000:10.1f}")
 
 
 def summary(search: list[Result], main: list[Result], lab: Lab, bound_ms: float) -> None:
@@ -388,20 +409,16 @@ def summary(search: list[Result], main: list[Result], lab: Lab, bound_ms: float)
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")],
-                   default=[10.0, 20.0, 40.0, 60.0, 80.0])  # fmt: skip
-    p.add_argument("--step-seconds", type=float, default=10.0)
-    p.add_argument("--refine", type=int, default=2, help="bisection steps after the first fail")
+                   default=[10.0, 20.0, 30.0, 40.0, 60.0])  # fmt: skip
+    p.add_argument("--step-seconds", type=float, default=20.0)
+    p.add_argument("--refine", type=int, default=1, help="bisection steps after the first fail")
     p.add_argument("--rate-step", type=float, default=5.0, help="bisection granularity, calls/s")
-    p.add_argument(
-        "--max-setup-ms",
-        type=float,
-        default=1000.0,
-        help="a search step keeps up if its setup p99 (server log) is within this",
-    )
+    p.add_argument("--max-setup-ms", type=float, default=500.0,
+                   help="a search step keeps up if setup p99 is within it")  # fmt: skip
     p.add_argument("--answer-timeout-ms", type=int, default=5000,
                    help="callers give up (a lost call) without a 200 by then")  # fmt: skip
     p.add_argument("--main-calls", type=int, default=10000)
-    p.add_argument("--main-factor", type=float, default=0.8)
+    p.add_argument("--main-factor", type=float, default=0.7)
     p.add_argument("--main-rate", type=float, help="skip the search; queue path at this rate")
     p.add_argument("--ivr-rate", type=float, default=3.0)
     p.add_argument("--hold-ms", type=int, default=1500)
@@ -439,6 +456,7 @@ def run(args: argparse.Namespace, tmp: Path, deadline: float) -> int:
         report(search, lab)
     print("\nmain run")
     report(main, lab)
+    print_timeline(main)
     summary(search, main, lab, args.max_setup_ms)
     return 0 if main and all(r.lost == 0 for r in main) else 1
 
