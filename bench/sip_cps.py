@@ -18,14 +18,19 @@ first call to ``--tail`` seconds after the last, so that the clean-up of transac
 32 s for retransmissions (RFC 3261 timers J and L) is paid inside the window. The achieved
 wall-clock rate and SIPp's retransmission counts are printed too; figures are noisy.
 
+It first times the SIP core alone (SipEndpoint + UserAgent fed SIPp's messages in memory, no
+sockets, no media): the part of the per-call cost this package owns, and a steadier figure.
+
     .venv/bin/python bench/sip_cps.py [--calls 20000 --rate 1500 --limit 3000]
-        [--sippy-calls 5000 --sippy-rate 250] [--tail 34] [--only ours|sippy]
+        [--sippy-calls 5000 --sippy-rate 250] [--tail 34] [--only core|ours|sippy]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
+import random
 import re
 import shutil
 import signal
@@ -36,6 +41,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from callcenter.sip.endpoint import Address, SipEndpoint
+from callcenter.sip.ua import IncomingCall, UserAgent
 
 HOST = "127.0.0.1"
 PYTHON = Path(sys.executable)
@@ -202,6 +210,68 @@ def run_uac(work: Path, port: int, calls: int, rate: int, limit: int) -> Sipp:
     return Sipp(calls, int(ok.group(1)), int(failed.group(1)), sent, received, wall)
 
 
+# -- the SIP core alone, in memory ---------------------------------------------------------------
+
+_SIPP_HEAD = (
+    "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-{n}-{b}\r\n"
+    "From: sipp <sip:sipp@127.0.0.1:5061>;tag=1SIPpTag00{n}\r\n"
+    "To: 9196 <sip:9196@127.0.0.1:5060>{to_tag}\r\n"
+    "Call-ID: {n}-1@127.0.0.1\r\nCSeq: {cseq}\r\n"
+    "Contact: sip:sipp@127.0.0.1:5061\r\nMax-Forwards: 70\r\nSubject: Performance Test\r\n"
+)
+_SDP = (
+    "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+    "t=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+)
+
+
+def _sipp_message(method: str, n: int, to_tag: str = "") -> bytes:
+    """What SIPp's uac scenario sends, for the in-memory run."""
+    cseq, branch = {"INVITE": ("1 INVITE", 0), "ACK": ("1 ACK", 5), "BYE": ("2 BYE", 7)}[method]
+    tag = f";tag={to_tag}" if to_tag else ""
+    head = f"{method} sip:9196@127.0.0.1:5060 SIP/2.0\r\n" + _SIPP_HEAD.format(
+        n=n, b=branch, to_tag=tag, cseq=cseq
+    )
+    if method != "INVITE":
+        return (head + "Content-Length: 0\r\n\r\n").encode()
+    return (
+        head + f"Content-Type: application/sdp\r\nContent-Length: {len(_SDP)}\r\n\r\n" + _SDP
+    ).encode()
+
+
+def sip_core(calls: int, rate: float = 1500.0) -> tuple[float, float]:
+    """CPU us per call of INVITE -> 100, 200 -> ACK -> BYE -> 200 through SipEndpoint and
+    UserAgent with no sockets (timers fired as simulated time passes), and the GC-tracked objects
+    still alive per call afterwards (transactions wait 32 s for retransmissions)."""
+    rng = random.Random(1)
+    endpoint = SipEndpoint(rng)
+    endpoint.set_local("udp", HOST, 5060)
+    ua = UserAgent(endpoint, rng)
+    source = Address("udp", HOST, 5061)
+    answer = _SDP.replace("6000", "7000").encode()
+    gc.collect()
+    tracked = len(gc.get_objects())
+    start = time.process_time()
+    now = 0.0
+    for n in range(calls):
+        now += 1.0 / rate
+        endpoint.receive(_sipp_message("INVITE", n), source, now)
+        ua.process(now)
+        call = next(ev.call for ev in ua.events if isinstance(ev, IncomingCall))
+        ua.answer(call, answer, now)
+        endpoint.receive(_sipp_message("ACK", n, call.local_tag), source, now)
+        endpoint.receive(_sipp_message("BYE", n, call.local_tag), source, now)
+        ua.process(now)
+        ua.events.clear()
+        endpoint.outgoing.clear()
+        deadline = ua.next_deadline()
+        if deadline is not None and deadline <= now:
+            ua.handle_timer(now)
+            ua.events.clear()
+    cpu = time.process_time() - start
+    return cpu / calls * 1e6, (len(gc.get_objects()) - tracked) / calls
+
+
 # -- the two servers ---------------------------------------------------------------------------
 
 
@@ -360,12 +430,23 @@ def main() -> int:
     p.add_argument("--sippy-rate", type=int, default=250)
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--tail", type=float, default=34.0)
-    p.add_argument("--only", choices=("ours", "sippy"))
+    p.add_argument("--only", choices=("core", "ours", "sippy"))
     args = p.parse_args()
+    if args.only in (None, "core"):
+        us, objects = sip_core(20000)
+        print(
+            f"SIP core in memory (SipEndpoint + UserAgent, no I/O): {us:.0f} us CPU per call, "
+            f"{objects:.1f} GC-tracked objects per call alive 32 s\n",
+            flush=True,
+        )
+    if args.only == "core":
+        return 0
     if shutil.which("sipp") is None:
         print("sipp (Debian package sip-tester) is not installed")
         return 1
     results = []
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"load average at start: {' '.join(load)} (2 cores shared with SIPp and others)")
     with tempfile.TemporaryDirectory(prefix="sip_cps") as tmp:
         work = Path(tmp)
         if args.only in (None, "ours"):
@@ -375,6 +456,7 @@ def main() -> int:
             print("sippy ...", flush=True)
             results.append(bench_sippy(work, args))
     report(results)
+    print(f"load average at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     return 0 if all(r.run.failed == 0 for r in results) else 1
 
 
