@@ -54,21 +54,24 @@ class AgentCommands(Engine):
         queue = self._queues[queue_id]
         level = queue.config.eligibility_level(agent.skills)
         agent_id = agent.agent_id
+        if queue_id in agent.pooled:
+            queue.idle.remove(agent_id)
+            agent.pooled.discard(queue_id)
         if level is None:
             agent.levels.pop(queue_id, None)
             agent.fit.pop(queue_id, None)
             queue.members.pop(agent_id, None)
-            queue.idle.discard(agent_id)
             queue.ready.discard(agent_id)
             return
         agent.levels[queue_id] = level
         agent.fit[queue_id] = fit(queue.config, agent.skills)
         queue.members[agent_id] = level
-        if agent.available:
-            queue.idle.add(agent_id)
-            self._dirty_agents.add(agent_id)
-        if agent.presence is Presence.READY:
+        if agent.in_idle:  # pooled in this queue again, lazily (else _reindex does it)
+            self._fresh[agent_id] = agent
+        if agent.in_ready:
             queue.ready.add(agent_id)
+        if agent.available:
+            self._dirty_agents.add(agent_id)
 
     def logout(self, agent_id: str, now: float, *, actor: str | None = None) -> list[Output]:
         """座席注销: out of every queue; a ringing offer goes back, a call up is hung up."""

@@ -34,10 +34,12 @@ from callcenter.acd.model import (
     OverflowReason,
     Presence,
 )
+from callcenter.acd.pools import IdlePool
 from callcenter.acd.state import Agent, Entry, EntryState, QueueState, TimerKind, Timers
 from callcenter.acd.strategies import id_key
 
 ACD_ACTOR = "acd"
+_FRESH_SCAN = 8  # fresh agents checked per pool read; with more, all are pooled at once
 
 
 @dataclasses.dataclass(slots=True)
@@ -63,6 +65,7 @@ class Engine:
         self._seq = 0
         self._dirty_entries: set[Entry] = set()
         self._dirty_agents: set[str] = set()
+        self._fresh: dict[str, Agent] = {}  # idle agents not yet in all their queues' pools
         self._held: list[Output] = []
         self._last_now = float("-inf")
 
@@ -78,6 +81,33 @@ class Engine:
         result.extend(self._dispatch(now))
         result.extend(self._advance(now))
         return result
+
+    def _pool_fresh(self) -> None:
+        """Agents still idle when a dispatch ends enter the pools of all their queues, so no
+        later decision pays for a backlog; an agent who took a caller at once never did."""
+        for agent in self._fresh.values():
+            for queue_id in agent.levels:
+                if queue_id not in agent.pooled:
+                    self._queues[queue_id].pool(agent)
+        self._fresh.clear()
+
+    def _pool(self, queue: QueueState) -> IdlePool:
+        """The queue's idle pool, complete: with the fresh idle agents who serve it."""
+        if len(self._fresh) > _FRESH_SCAN:
+            self._pool_fresh()
+        queue_id = queue.config.queue_id
+        for agent in self._fresh.values():
+            if queue_id in agent.levels and queue_id not in agent.pooled:
+                queue.pool(agent)
+        return queue.idle
+
+    def _unpool(self, agent: Agent) -> None:
+        """The agent is no longer idle (or its queues change): out of every pool it is in."""
+        queues = self._queues
+        for queue_id in agent.pooled:
+            queues[queue_id].idle.remove(agent.agent_id)
+        agent.pooled.clear()
+        self._fresh.pop(agent.agent_id, None)
 
     # ---- small helpers -------------------------------------------------------------------
 
@@ -99,17 +129,16 @@ class Engine:
         )
 
     def _reindex(self, agent: Agent) -> None:
-        """Keep the per-queue idle and ready sets in step with the agent's state."""
+        """Keep the per-queue idle pools and ready sets in step with the agent's state."""
         available = agent.available
         ready = agent.presence is Presence.READY
         agent_id, queues = agent.agent_id, self._queues
         if available != agent.in_idle:
             agent.in_idle = available
-            for queue_id in agent.levels:
-                if available:
-                    queues[queue_id].idle.add(agent_id)
-                else:
-                    queues[queue_id].idle.discard(agent_id)
+            if available:  # it enters the pools lazily: see _pool and _pool_fresh
+                self._fresh[agent_id] = agent
+            else:
+                self._unpool(agent)
         if ready != agent.in_ready:
             agent.in_ready = ready
             for queue_id in agent.levels:
@@ -118,12 +147,14 @@ class Engine:
                 else:
                     queues[queue_id].ready.discard(agent_id)
         if available:
-            self._dirty_agents.add(agent.agent_id)
+            self._dirty_agents.add(agent_id)
 
     def _set_level(self, entry: Entry, now: float) -> None:
         """Relaxation level reached at ``now`` and the timer for the next step, if any."""
-        steps = self._queues[entry.queue_id].config.relaxation
+        queue = self._queues[entry.queue_id]
+        steps = queue.config.relaxation
         entry.level = sum(1 for s in steps if entry.enqueued_at + s.after <= now)
+        queue.heads.clear()  # a wider relaxation may admit agents the cached heads did not
         entry.relax_token = self._token()
         if entry.level < len(steps):
             at = entry.enqueued_at + steps[entry.level].after
@@ -140,7 +171,7 @@ class Engine:
         entry.ring_token = self._token()
         deadline = now + cfg.ring_timeout
         self._timers.schedule(deadline, entry.ring_token, TimerKind.RING, entry.call_id)
-        queue.rr_last = chosen[0].agent_id
+        queue.rr_last = chosen[0].sort_id
         out: list[Output] = []
         for agent in chosen:
             entry.offers.add(agent.agent_id)
@@ -174,7 +205,7 @@ class Engine:
         out: list[Output] = [CancelOffer(entry.call_id, agent.agent_id, reason)]
         cause = reason
         if missed:
-            entry.declined.add(agent.agent_id)
+            entry.declined = entry.declined | {agent.agent_id}
             agent.no_answers += 1
             limit = self._queues[entry.queue_id].config.max_no_answers
             if agent.no_answers >= limit:
@@ -319,15 +350,15 @@ class Engine:
             for entry in entries:
                 if entry.state is EntryState.WAITING:
                     out.extend(self._serve_entry(entry, now))
+        self._pool_fresh()
         return out
 
     def _serve_entry(self, entry: Entry, now: float) -> list[Output]:
         queue = self._queues[entry.queue_id]
-        candidates = dispatch.candidates_for(queue, entry, self._agents)
-        if not candidates:
+        ranked = dispatch.rank_for_entry(queue, self._pool(queue), entry, self._agents, self._rng)
+        if ranked is None:
             return []
-        chosen, why = dispatch.rank_for_entry(queue, entry, candidates, now, self._rng)
-        return self._offer(queue, entry, chosen, why, now)
+        return self._offer(queue, entry, *ranked, now)
 
     def _serve_agent(self, agent_id: str, now: float) -> list[Output]:
         out: list[Output] = []
@@ -337,8 +368,9 @@ class Engine:
             if found is None:
                 break
             queue, entry, heads = found
-            candidates = dispatch.candidates_for(queue, entry, self._agents)
             trigger = (f"agent_available:{agent_id}", dispatch.RULE_AGENT_THEN_CALLER, heads)
-            chosen, why = dispatch.rank_for_entry(queue, entry, candidates, now, self._rng, trigger)
-            out.extend(self._offer(queue, entry, chosen, why, now))
+            pool = self._pool(queue)
+            ranked = dispatch.rank_for_entry(queue, pool, entry, self._agents, self._rng, trigger)
+            assert ranked is not None  # the agent itself is an idle eligible member
+            out.extend(self._offer(queue, entry, *ranked, now))
         return out

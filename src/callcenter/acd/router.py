@@ -26,6 +26,7 @@ from callcenter.acd.errors import (
 from callcenter.acd.events import CallbackRequested, CallQueued, Output
 from callcenter.acd.model import LoginLimits, Outcome, OverflowReason, QueueConfig
 from callcenter.acd.state import Agent, Entry, EntryState, QueueState, TimerKind
+from callcenter.acd.strategies import RANKINGS
 from callcenter.acd.views import EntryView, QueueView
 
 
@@ -43,7 +44,7 @@ class Acd(agents_ops.AgentCommands):
         config.validate()
         if config.queue_id in self._queues:
             raise QueueExistsError(f"queue {config.queue_id!r} exists")
-        self._queues[config.queue_id] = QueueState(config)
+        self._queues[config.queue_id] = QueueState(config, RANKINGS[config.strategy])
         for agent in self._agents.values():
             self._place(agent, config.queue_id)
         return self._finish(now, [])
@@ -53,7 +54,7 @@ class Acd(agents_ops.AgentCommands):
         self._begin(now)
         config.validate()
         queue = self._queue(config.queue_id)
-        queue.config = config
+        queue.reconfigure(config, RANKINGS[config.strategy])
         for agent in self._agents.values():
             self._place(agent, config.queue_id)
         for entry in queue.entries.values():
@@ -71,7 +72,9 @@ class Acd(agents_ops.AgentCommands):
         for entry in sorted(queue.entries.values(), key=lambda e: e.order(0)):
             out.extend(self._overflow(entry, now, OverflowReason.QUEUE_REMOVED))
         for agent_id in list(queue.members):
-            del self._agents[agent_id].levels[queue_id], self._agents[agent_id].fit[queue_id]
+            agent = self._agents[agent_id]
+            del agent.levels[queue_id], agent.fit[queue_id]
+            agent.pooled.discard(queue_id)
         del self._queues[queue_id]
         return self._finish(now, out)
 
@@ -257,7 +260,7 @@ class Acd(agents_ops.AgentCommands):
         offered = sum(1 for e in q.entries.values() if e.state is EntryState.OFFERED)
         oldest = min((e.enqueued_at for e in q.entries.values()), default=now)
         return QueueView(queue_id, len(q.entries) - offered, offered, now - oldest,
-                         len(q.members), len(q.ready), len(q.idle), q.aht)  # fmt: skip
+                         len(q.members), len(q.ready), len(self._pool(q)), q.aht)  # fmt: skip
 
     def queue_ids(self) -> list[str]:
         return sorted(self._queues)

@@ -5,7 +5,10 @@ keyed ``(enqueued_at, seq)`` inside one bucket per priority, so the next caller 
 found without a scan; entries taken out for an offer keep their key and go back to the same
 place if the offer fails (SPEC §11: a caller keeps its place). Removal is lazy: a heap item is
 live only while its token matches the entry's current token (an offered or ended entry has
-token -1).
+token -1). The first caller a queue offers to agents of each eligibility level is cached until
+the line changes (:meth:`QueueState.head`), so an agent who becomes available compares one
+cached head per queue it serves. Idle members are kept in strategy order in a pool
+(:mod:`callcenter.acd.pools`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,16 @@ import bisect
 import enum
 import heapq
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from callcenter.acd.events import QueueHead
 from callcenter.acd.model import Activity, Category, Presence, QueueConfig
+from callcenter.acd.pools import IdlePool
+
+if TYPE_CHECKING:  # strategies import Agent from here
+    from callcenter.acd.strategies import Ranking
+
+NOBODY: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True, eq=False)
@@ -39,7 +50,8 @@ class Agent:
     queue_id: str | None = None
     levels: dict[str, int] = field(default_factory=dict)
     timer_token: int = 0
-    in_idle: bool = False  # in the idle sets of its queues (kept by Engine._reindex)
+    in_idle: bool = False  # ready and idle as the indexes know it (kept by Engine._reindex)
+    pooled: set[str] = field(default_factory=set)  # queues whose idle pool holds the agent
     in_ready: bool = False
     fit: dict[str, tuple[int, int]] = field(default_factory=dict)  # queue -> (preferred, levels)
     sort_id: tuple[int, str] = (0, "")  # numeric order of digit ids: "9" before "10"
@@ -72,7 +84,7 @@ class Entry:
     level: int = 0
     state: EntryState = EntryState.WAITING
     offers: set[str] = field(default_factory=set)
-    declined: set[str] = field(default_factory=set)
+    declined: frozenset[str] = NOBODY  # agents who missed this caller (rarely any)
     heap_token: int = 0
     ring_token: int = 0
     wait_token: int = 0
@@ -81,6 +93,28 @@ class Entry:
     def order(self, weight: int) -> tuple[int, float, int, int]:
         """The cross-queue rule: priority, then longest waiting, then queue weight."""
         return (-self.priority, self.enqueued_at, -weight, self.seq)
+
+
+class Head:
+    """A queue's first caller for agents of one eligibility level, valid while it is in line."""
+
+    __slots__ = ("_view", "entry", "order", "queue", "token")
+
+    def __init__(self, queue: QueueState, entry: Entry) -> None:
+        self.queue = queue
+        self.entry = entry
+        self.token = entry.heap_token
+        self.order = (-entry.priority, entry.enqueued_at, -queue.config.weight, entry.seq)
+        self._view: QueueHead | None = None
+
+    @property
+    def view(self) -> QueueHead:
+        """For the explanation of an agent-available decision (made once per head)."""
+        if self._view is None:
+            e = self.entry
+            queue_id, weight = self.queue.config.queue_id, self.queue.config.weight
+            self._view = QueueHead(queue_id, e.call_id, e.priority, e.enqueued_at, weight)
+        return self._view
 
 
 class QueueState:
@@ -92,26 +126,75 @@ class QueueState:
         "config",
         "counts",
         "entries",
+        "heads",
         "idle",
         "latest",
         "members",
         "priorities",
+        "ranking",
         "ready",
         "rr_last",
     )
 
-    def __init__(self, config: QueueConfig) -> None:
+    def __init__(self, config: QueueConfig, ranking: Ranking) -> None:
         self.config = config
+        self.ranking = ranking
         self.buckets: dict[int, list[tuple[float, int, int, Entry]]] = {}
         self.priorities: list[int] = []  # ascending; iterate reversed for highest first
         self.entries: dict[str, Entry] = {}
         self.counts: dict[int, int] = {}  # entries per priority
         self.latest: dict[int, tuple[float, int]] = {}  # newest (enqueued_at, seq) per priority
+        self.heads: dict[int, Head | None] = {}  # eligibility level -> first admitting caller
         self.members: dict[str, int] = {}  # logged-in agent -> eligibility level
-        self.idle: set[str] = set()  # members who are ready and idle
+        # members who are ready and idle, in strategy order (see Engine._pool for when)
+        self.idle: IdlePool = ranking.new_pool(len(config.relaxation) + 1)
         self.ready: set[str] = set()  # members whose presence is ready
-        self.rr_last: str | None = None
+        self.rr_last: tuple[int, str] | None = None  # sort id of the last agent offered
         self.aht = config.default_handle_time
+
+    def reconfigure(self, config: QueueConfig, ranking: Ranking) -> None:
+        """New settings: the idle pool starts empty (members are placed again by the caller)."""
+        self.config = config
+        self.ranking = ranking
+        self.idle = ranking.new_pool(len(config.relaxation) + 1)
+        self.heads.clear()
+
+    def pool(self, agent: Agent) -> None:
+        """Put an idle member in the idle pool, keyed by the queue's strategy."""
+        queue_id = self.config.queue_id
+        item = self.ranking.item(agent, agent.fit[queue_id])
+        self.idle.add(agent.agent_id, agent.levels[queue_id], item)
+        agent.pooled.add(queue_id)
+
+    def head(self, level: int) -> Head | None:
+        """The first caller that admits an agent of eligibility ``level``; cached until an
+        entry is pushed or changes level (an entry leaving is seen by its token)."""
+        heads = self.heads
+        if level in heads:
+            head = heads[level]
+            if head is None or head.entry.heap_token == head.token:
+                return head
+        head = heads[level] = self._first_admitting(level)
+        return head
+
+    def _first_admitting(self, level: int) -> Head | None:
+        """Highest-priority bucket head whose relaxation admits an agent of ``level``.
+
+        Within a bucket the head waited longest, so it has the widest relaxation: if the head
+        does not admit the agent, nobody in that bucket does. Stale heap items (offered or
+        ended entries) are dropped on the way.
+        """
+        buckets = self.buckets
+        for priority in reversed(self.priorities):
+            bucket = buckets[priority]
+            while bucket:
+                _, _, token, head = bucket[0]
+                if head.heap_token == token:
+                    if head.level >= level:
+                        return Head(self, head)
+                    break
+                heapq.heappop(bucket)
+        return None
 
     def push(self, entry: Entry, token: int) -> None:
         bucket = self.buckets.get(entry.priority)
@@ -120,6 +203,7 @@ class QueueState:
             bisect.insort(self.priorities, entry.priority)
         entry.heap_token = token
         heapq.heappush(bucket, (entry.enqueued_at, entry.seq, token, entry))
+        self.heads.clear()
 
     def add(self, entry: Entry, token: int) -> int:
         """Put a new entry in line; returns its position (1 = next to be served)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from callcenter.acd import (
@@ -369,3 +371,19 @@ def test_next_deadline_skips_stale_timers() -> None:
     assert acd.next_deadline() == 16.0
     acd.offer_answered("c", "1", 2.0)
     assert acd.next_deadline() is None
+
+
+def test_a_wider_requirement_offers_callers_to_the_longest_idle_of_many_new_members() -> None:
+    narrow = QueueConfig("q", required=(SkillRequirement("x", 3),), overflow_when_no_agents=False)
+    acd = make(narrow)
+    agents = [str(n) for n in range(1, 13)]
+    for n, agent in enumerate(agents):
+        login(acd, agent, float(20 - n), {"x": 1})  # agent 12 has been idle longest
+    acd.enqueue("a", "q", 30.0)
+    acd.enqueue("b", "q", 31.0)
+    out = acd.update_queue(dataclasses.replace(narrow, required=(SkillRequirement("x", 1),)), 32.0)
+    assert sorted(offers(out)) == [("a", "12"), ("b", "11")]
+    why = of(OfferToAgent, out)[0].explanation
+    assert why.candidate_count == 12
+    assert [c.agent_id for c in why.candidates] == ["12", "11", "10", "9", "8"]
+    assert acd.queue_view("q", 32.0).idle == 10

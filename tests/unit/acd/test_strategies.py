@@ -126,3 +126,14 @@ def test_preferred_skills_go_first_under_any_strategy() -> None:
     out = acd.enqueue("c", "q", 10.0)
     assert offers(out) == [("c", "2")]
     assert of(OfferToAgent, out)[0].explanation.candidates[0].preferred_skills == 1
+
+
+def test_explanation_lists_the_best_five_and_agents_who_missed_last() -> None:
+    acd = make(QueueConfig("q", strategy=Strategy.LONGEST_IDLE, wrapup=0.0))
+    for n in range(1, 8):
+        login(acd, str(n), float(n))  # agent 1 idle longest
+    assert offers(acd.enqueue("c", "q", 10.0)) == [("c", "1")]
+    why = of(OfferToAgent, acd.offer_rejected("c", "1", 11.0))[0].explanation
+    assert why.candidate_count == 7
+    assert [c.agent_id for c in why.candidates] == ["2", "3", "4", "5", "6"]
+    assert not any(c.declined_before for c in why.candidates)

@@ -1,0 +1,136 @@
+"""Idle pools against a brute-force model: whatever the adds and removes, a ranking is the sort.
+
+The router only ever reads pools through ``ranked``; here every pool is driven by random adds
+and removes over several eligibility levels and checked against sorting the live items.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from callcenter.acd.pools import KeyedPool, RotatingPool, Score
+
+AGENTS = [str(n) for n in (1, 2, 3, 9, 10, 11, 25, 100)]
+LEVELS = 3
+
+# an operation: (agent, level, preferred, key) adds (if absent) or removes (if present)
+ops_st = st.lists(
+    st.tuples(
+        st.sampled_from(AGENTS),
+        st.integers(0, LEVELS - 1),
+        st.integers(0, 2),
+        st.integers(0, 5),
+    ),
+    max_size=120,
+)
+
+
+def sort_id(agent: str) -> tuple[int, str]:
+    return (len(agent), agent)
+
+
+def drive(
+    pool: KeyedPool | RotatingPool, ops: list[tuple[str, int, int, int]], keyed: bool
+) -> dict[str, tuple[int, Score]]:
+    live: dict[str, tuple[int, Score]] = {}
+    for agent, level, preferred, key in ops:
+        if agent in live:
+            pool.remove(agent)
+            del live[agent]
+        else:
+            item: Score = (
+                (-preferred, key, *sort_id(agent)) if keyed else (-preferred, *sort_id(agent))
+            )
+            pool.add(agent, level, item)
+            live[agent] = (level, item)
+    assert len(pool) == len(live)
+    return live
+
+
+@settings(max_examples=300)
+@given(ops=ops_st, max_level=st.integers(0, LEVELS - 1))
+def test_keyed_pool_ranks_like_a_sort(ops: list[tuple[str, int, int, int]], max_level: int) -> None:
+    pool = KeyedPool(LEVELS)
+    live = drive(pool, ops, keyed=True)
+    expected = sorted(item for level, item in live.values() if level <= max_level)
+    assert list(pool.ranked(max_level, frozenset(), None, random.Random(0))) == expected
+    assert pool.count(max_level) == len(expected)
+
+
+def test_keyed_pool_drops_stale_items_in_bulk() -> None:
+    pool = KeyedPool(1)
+    pool.add("1", 0, (0, 1.0, 1, "1"))
+    for n in range(200):  # an agent who keeps going idle and busy leaves stale items behind
+        pool.add("2", 0, (0, float(n), 1, "2"))
+        pool.remove("2")
+    assert len(pool.heaps[0]) < 40
+    assert list(pool.ranked(0, frozenset(), None, random.Random(0))) == [(0, 1.0, 1, "1")]
+
+
+def rotated(items: list[Score], start: tuple[int, str], after: bool) -> list[Score]:
+    """The round-robin order written out: per preferred group, from the pivot on, then before."""
+
+    def lap(item: Score) -> int:
+        at = (item[1], item[2])
+        return 0 if (at > start if after else at >= start) else 1
+
+    return sorted((item[0], lap(item), item[1], item[2]) for item in items)
+
+
+@settings(max_examples=300)
+@given(ops=ops_st, max_level=st.integers(0, LEVELS - 1), last=st.sampled_from([None, *AGENTS]))
+def test_round_robin_pool_turns_after_the_last_offered(
+    ops: list[tuple[str, int, int, int]], max_level: int, last: str | None
+) -> None:
+    pool = RotatingPool(LEVELS, draw=False)
+    live = drive(pool, ops, keyed=False)
+    items = [item for level, item in live.values() if level <= max_level]
+    rr_last = None if last is None else sort_id(last)
+    ranked = list(pool.ranked(max_level, frozenset(), rr_last, random.Random(0)))
+    expected = rotated(items, rr_last or (0, ""), after=rr_last is not None)
+    assert ranked == expected
+
+
+@settings(max_examples=300)
+@given(
+    ops=ops_st,
+    max_level=st.integers(0, LEVELS - 1),
+    declined=st.frozensets(st.sampled_from(AGENTS)),
+    seed=st.integers(0, 1000),
+)
+def test_random_pool_starts_at_a_drawn_agent_who_did_not_miss(
+    ops: list[tuple[str, int, int, int]], max_level: int, declined: frozenset[str], seed: int
+) -> None:
+    pool = RotatingPool(LEVELS, draw=True)
+    live = drive(pool, ops, keyed=False)
+    items = [item for level, item in live.values() if level <= max_level]
+    ranked = list(pool.ranked(max_level, declined, None, random.Random(seed)))
+    if not items:
+        assert ranked == []
+        return
+    fresh = [item for item in items if item[-1] not in declined]
+    best = min(item[0] for item in (fresh or items))
+    first = next(item for item in ranked if item[-1] not in declined or not fresh)
+    assert first[0] == best and first[1] == 0  # the drawn agent, in the best group
+    assert ranked == rotated(items, (first[2], first[3]), after=False)  # type: ignore[arg-type]
+
+
+def test_random_pool_draws_uniformly_and_skips_who_missed() -> None:
+    pool = RotatingPool(2, draw=True)
+    for n, agent in enumerate(AGENTS):
+        pool.add(agent, n % 2, (0, *sort_id(agent)))
+    pool.add("7", 0, (-1, *sort_id("7")))  # more preferred skills, but missed this caller
+    missed = frozenset({"7", "9"})
+    rng = random.Random(3)
+    drawn = Counter(
+        next(i for i in pool.ranked(1, missed, None, rng) if i[-1] not in missed)[-1]
+        for _ in range(2800)
+    )
+    assert set(drawn) == set(AGENTS) - missed
+    assert min(drawn.values()) > 2800 / 7 * 0.75  # uniform would give 400 each
+    everyone = frozenset(AGENTS) | {"7"}
+    assert {next(iter(pool.ranked(1, everyone, None, rng)))[-1] for _ in range(50)} == {"7"}
