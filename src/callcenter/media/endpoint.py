@@ -5,7 +5,9 @@ changes: a plain relay (forward the datagram to the peer leg untouched: no parse
 payload-type octet), an echo (send it back where it came from), or the general path (transcode
 relay, decode for taps such as recorders, mixers and DTMF). Symmetric RTP (RFC 4961): the leg
 sends to the address the remote's packets actually come from; the first packet after
-``set_remote`` latches it, whatever the SDP said.
+``set_remote`` latches it, whatever the SDP said. With RTCP on, each handler also hands the
+packet to the leg's ``rtcp.LegRtcp`` (statistics), and the RTCP socket feeds it the remote's
+reports; RTCP goes where the remote's RTCP comes from, else to the RTP address's port + 1.
 """
 
 from __future__ import annotations
@@ -176,22 +178,27 @@ class Endpoint:
             and self.te_pt == peer.te_pt
         )
 
-    def _latch(self, addr: Address) -> None:
-        if not self.latched:
-            self.remote = addr
-            self.latched = True
-            if not self.rtcp_latched:
-                self.rtcp_remote = (addr[0], addr[1] + 1)
+    def _latch(self, addr: Address, data: bytes) -> bool:
+        """Latch on the first RTP packet; False for what must not latch (nor be handled):
+        not RTP version 2, or RTCP (RFC 5761 §4: second octet 192-223) - e.g. another leg's
+        reports sent to SDP port + 1 landing here before the phone's first packet."""
+        if data[0] >> 6 != 2 or 192 <= data[1] <= 223:
+            return False
+        self.remote = addr
+        self.latched = True
+        if not self.rtcp_latched:
+            self.rtcp_remote = (addr[0], addr[1] + 1)
+        return True
 
     def _handle_drop(self, data: bytes, addr: Address) -> None:
         return
 
     def _handle_relay(self, data: bytes, addr: Address) -> None:
-        if not self.latched:
-            self._latch(addr)
+        if len(data) < 12 or (not self.latched and not self._latch(addr, data)):
+            return
         self.packets_in += 1
         rtcp = self.rtcp
-        if rtcp is not None and len(data) >= 12:
+        if rtcp is not None:
             rtcp.receive_rtp(data)
         if data[1] & 0x7F == self.te_pt and self.on_event is not None:
             self.on_event(self, data)
@@ -201,19 +208,21 @@ class Endpoint:
             peer.packets_out += 1
 
     def _handle_echo(self, data: bytes, addr: Address) -> None:
-        self._latch(addr)
+        if len(data) < 12 or (not self.latched and not self._latch(addr, data)):
+            return
         self.packets_in += 1
         rtcp = self.rtcp
-        if rtcp is not None and len(data) >= 12:
+        if rtcp is not None:
             rtcp.receive_rtp(data)
         if self.transport is not None:
             self.transport.sendto(data, addr)
             self.packets_out += 1
 
     def _handle_general(self, data: bytes, addr: Address) -> None:
-        if len(data) < 12 or data[0] >> 6 != 2:
-            return
-        self._latch(addr)
+        if len(data) < 12 or data[0] >> 6 != 2 or 192 <= data[1] <= 223:
+            return  # not RTP, or RTCP on the RTP port (RFC 5761 §4)
+        if not self.latched:
+            self._latch(addr, data)
         self.packets_in += 1
         if self.rtcp is not None:
             self.rtcp.receive_rtp(data)

@@ -183,3 +183,24 @@ def test_inline_accounting_matches_rtp_stats(monkeypatch: pytest.MonkeyPatch) ->
     assert leg.rx.active_ssrc == reference.active_ssrc
     assert leg.rx.sources == reference.sources
     assert leg.rx.sources[0xCD].received > 900
+
+
+async def test_rtcp_on_the_rtp_port_does_not_steal_the_latch(engine: MediaEngine) -> None:
+    """Another leg's reports sent to "its phone's port + 1" may land on our RTP port (ports are
+    shared between phones and engines on one host): they must not latch it."""
+    a, b, stray = await open_phone(), await open_phone(), await open_phone()
+    ea = await engine.create_endpoint("call", HOST)
+    eb = await engine.create_endpoint("call-b", HOST)
+    engine.set_remote(ea, HOST, a.port, PCMU)
+    engine.set_remote(eb, HOST, b.port, PCMU)
+    engine.bridge(ea, eb)
+    report = ReceiverReport(0x5555, (ReportBlock(0x1234, 0, 0, 0, 0),))
+    stray.send(report.serialize(), (HOST, ea.local_port))
+    real = await open_phone()  # the caller's real source port, as SIPp does
+    real.send(real.packet(PCMU, b"\xff" * 160), (HOST, ea.local_port))
+    await wait_for(lambda: len(b.received) == 1)
+    b.send(b.packet(PCMU, b"\x7f" * 160), (HOST, eb.local_port))
+    await wait_for(lambda: len(real.received) == 1)
+    assert stray.received == [] and ea.remote == (HOST, real.port) and ea.packets_in == 1
+    for p in (a, b, stray, real):
+        p.close()
