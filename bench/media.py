@@ -7,10 +7,12 @@ process: 2 sockets per call, one 172-byte packet per 20 ms each way, phase-sprea
 tick; it measures loss and RFC 3550 interarrival jitter of what comes back. A direct run (the
 generator's sockets talking to each other, no relay) is the baseline: "added jitter" is a
 relay's jitter minus the baseline's. CPU per packet is the relay processes' CPU time (from
-/proc) over the packets they received. The machine has 2 cores shared with the generator (and
-with anything else running): figures are noisy.
+/proc) over the packets they received; "relay%" is that CPU time over the run's seconds (100 =
+one core) and "gen%" the generator's own. The machine has 2 cores shared with the generator
+(and with anything else running): figures are noisy, so run it a few times.
 
-    .venv/bin/python bench/media.py [--calls 1000] [--seconds 15] [--no-rtpengine]
+    .venv/bin/python bench/media.py [--calls 500,1000] [--seconds 10] [--no-rtpengine]
+        [--no-rtcp] [--skip-extras]
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class Result:
     max_gap_ms: float
     cpu_s: float | None = None
     relay_packets: int = 0
+    gen_cpu_s: float = 0.0
+    seconds: float = 0.0
 
     @property
     def loss(self) -> float:
@@ -86,10 +90,13 @@ class Generator:
         self.proc.stdin.write(f"{sockets}\n")
         self.proc.stdin.flush()
         self.ports = [int(p) for p in self.proc.stdout.readline().split()]
+        self.cpu_at_end = 0.0
 
     def run(
         self, dests: list[tuple[int, int]], seconds: float
     ) -> list[tuple[int, int, float, float]]:
+        """Send for ``seconds``; per-socket (sent, received, jitter s, max gap s). Notes the
+        generator's own CPU time once all its work is done (``cpu_at_end``)."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         lines = "".join(f"{d} {pt}\n" for d, pt in dests)
         self.proc.stdin.write(lines + f"go {int(seconds * 1000)}\n")
@@ -98,6 +105,8 @@ class Generator:
         for _ in dests:
             sent, recvd, jitter, gap = self.proc.stdout.readline().split()
             stats.append((int(sent), int(recvd), float(jitter), float(gap)))
+        self.cpu_at_end = cpu_seconds([self.proc.pid])  # exiting at most: not yet reaped
+        self.proc.stdin.close()
         self.proc.stdout.readline()
         self.proc.wait(timeout=10)
         return stats
@@ -106,16 +115,27 @@ class Generator:
 def summarise(name: str, stats: list[tuple[int, int, float, float]], expected: int) -> Result:
     receiving = [s for s in stats if s[1] > 0] or stats
     jit = np.array([s[2] for s in receiving]) * 1000
-    return Result(
-        name,
-        len(stats),
-        sum(s[0] for s in stats),
-        sum(s[1] for s in stats),
-        expected,
-        float(jit.mean()),
-        float(np.percentile(jit, 99)),
-        max(s[3] for s in stats) * 1000,
+    return _with_gen(
+        Result(
+            name,
+            len(stats),
+            sum(s[0] for s in stats),
+            sum(s[1] for s in stats),
+            expected,
+            float(jit.mean()),
+            float(np.percentile(jit, 99)),
+            max(s[3] for s in stats) * 1000,
+        )
     )
+
+
+def _with_gen(res: Result) -> Result:
+    res.gen_cpu_s = LAST_GEN_CPU[0]
+    res.seconds = SECONDS[0]
+    return res
+
+
+SECONDS = [10.0]
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -126,10 +146,15 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+LAST_GEN_CPU = [0.0]  # the generator's own CPU seconds in the latest run
+
+
 async def run_gen(gen: Generator, dests: list[tuple[int, int]], seconds: float, pids: list[int]):
     before = cpu_seconds(pids) if pids else 0.0
+    gen_before = cpu_seconds([gen.proc.pid])
     stats = await asyncio.to_thread(gen.run, dests, seconds)
     cpu = cpu_seconds(pids) - before if pids else None
+    LAST_GEN_CPU[0] = gen.cpu_at_end - gen_before
     return stats, cpu
 
 
@@ -364,12 +389,23 @@ async def tts_timing(tmp: Path) -> tuple[float, float]:
     return cold, warm
 
 
+async def extras(exe: Path, pool: WorkerPool, args: argparse.Namespace, tmp: Path) -> None:
+    rec_dir = tmp / "rec"
+    rec_dir.mkdir()
+    base = await direct(exe, args.recorded, args.seconds)
+    print(row(base, None), flush=True)
+    print(row(await engine_relay(exe, pool, args.recorded, args.seconds, rec_dir), base))
+    base = await direct(exe, args.conferences * 3 // 2, args.seconds)
+    print(row(base, None), flush=True)
+    print(row(await engine_conferences(exe, pool, args.conferences, args.seconds), base))
+
+
 # -- main -------------------------------------------------------------------------------------
 
 
 HEADER = (
     f"{'run':42s} {'streams':>7s} {'received':>9s} {'loss':>9s} {'jit ms':>7s} "
-    f"{'p99':>7s} {'added':>7s} {'maxgap':>8s} {'us/pkt':>7s}"
+    f"{'p99':>7s} {'added':>7s} {'maxgap':>8s} {'us/pkt':>7s} {'relay%':>7s} {'gen%':>6s}"
 )
 
 
@@ -379,7 +415,9 @@ def row(r: Result, base: Result | None) -> str:
     return (
         f"{r.name:42s} {r.streams:7d} {r.received:9d} {100 * r.loss:8.4f}% "
         f"{r.jitter_ms:7.3f} {r.jitter_p99_ms:7.3f} {added:>7s} {r.max_gap_ms:8.1f} "
-        f"{'' if cpu is None else f'{cpu:6.2f}':>7s}"
+        f"{'' if cpu is None else f'{cpu:6.2f}':>7s} "
+        f"{'' if r.cpu_s is None else f'{100 * r.cpu_s / r.seconds:6.1f}':>7s} "
+        f"{100 * r.gen_cpu_s / r.seconds:6.1f}"
     )
 
 
@@ -391,7 +429,10 @@ async def main() -> None:
     ap.add_argument("--recorded", type=int, default=200)
     ap.add_argument("--conferences", type=int, default=150)
     ap.add_argument("--no-rtpengine", action="store_true")
+    ap.add_argument("--no-rtcp", action="store_true", help="engine without RTCP/statistics")
+    ap.add_argument("--skip-extras", action="store_true", help="no recorded/conference/TTS runs")
     args = ap.parse_args()
+    SECONDS[0] = args.seconds
     levels = [int(x) for x in str(args.calls).split(",")]
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -402,11 +443,14 @@ async def main() -> None:
             return
         print(
             f"media bench: {levels} calls, {args.seconds:.0f} s per run, "
-            f"{args.workers} workers, {os.cpu_count()} cores (shared: figures are noisy)"
+            f"{args.workers} workers, {os.cpu_count()} cores (shared: figures are noisy), "
+            f"RTCP {'off' if args.no_rtcp else 'on'}, load average {os.getloadavg()[0]:.2f}"
         )
         results: list[Result] = []
         print(HEADER)
-        pool = WorkerPool(args.workers, 20000, 39999, tmp / "prompts")
+        rtcp = None if args.no_rtcp else 5.0
+        # Below the kernel's ephemeral range (32768-60999), where the generator's sockets are.
+        pool = WorkerPool(args.workers, 12000, 32767, tmp / "prompts", rtcp_interval=rtcp)
         await pool.start()
         stats: dict = {}
         ratios = []
@@ -423,25 +467,20 @@ async def main() -> None:
                         if eng.cpu_us_per_packet and rtp.cpu_us_per_packet:
                             ratios.append((calls, eng.cpu_us_per_packet / rtp.cpu_us_per_packet))
                 results += [base, eng]
-            rec_dir = tmp / "rec"
-            rec_dir.mkdir()
-            base = await direct(exe, args.recorded, args.seconds)
-            print(row(base, None), flush=True)
-            print(row(await engine_relay(exe, pool, args.recorded, args.seconds, rec_dir), base))
-            base = await direct(exe, args.conferences * 3 // 2, args.seconds)
-            print(row(base, None), flush=True)
-            print(row(await engine_conferences(exe, pool, args.conferences, args.seconds), base))
+            if not args.skip_extras:
+                await extras(exe, pool, args, tmp)
             stats = await pool.stats()
         finally:
             await pool.close()
         for calls, ratio in ratios:
             print(f"CPU per packet at {calls} calls, engine / rtpengine: {ratio:.2f}x")
-        cold, warm = await tts_timing(tmp)
+        cold, warm = (0.0, 0.0) if args.skip_extras else await tts_timing(tmp)
     del results
     print(f"engine tick resyncs over all runs: {stats.get('tick_resyncs', 0)}")
     print(
         f"TTS per prompt: {1000 * cold:.1f} ms cold (espeak-ng + sox), {1000 * warm:.2f} ms cached"
     )
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     print(f"bench wall time: {time.monotonic() - t0:.0f} s")
 
 

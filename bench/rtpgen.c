@@ -1,6 +1,7 @@
 /* RTP load generator for bench/media.py: N loopback sockets, each sending one 20 ms G.711
  * packet (172 bytes) per tick to its destination port, phase-spread over the tick, and
- * measuring what comes back (count, RFC 3550 A.8 interarrival jitter, max gap).
+ * measuring what comes back (count, RFC 3550 A.8 interarrival jitter, max gap; RTCP that
+ * lands on a socket is ignored).
  * Protocol on stdin/stdout:  in "N"  -> out "p1 p2 ... pN"  -> in N lines "dest_port pt"
  * (0 = receive only) -> in "go MS" -> out one stats line per socket and a "done" line. */
 #define _GNU_SOURCE
@@ -36,6 +37,7 @@ static void drain(Sock *s) {
     for (;;) {
         ssize_t n = recv(s->fd, buf, sizeof buf, 0);
         if (n < 12) return;
+        if (buf[1] >= 192 && buf[1] <= 223) continue; /* RTCP (RFC 5761 §4): not counted */
         double arr = now_s();
         uint32_t ts = ((uint32_t)buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7];
         double transit = arr - ts / 8000.0;
