@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from callcenter.sip.errors import SipParseError
+from callcenter.sip.errors import SipParseError, SipSyntaxError
 from callcenter.sip.headers import MAGIC_COOKIE, parse_via
 from callcenter.sip.message import Headers, Request, Response, parse_message
 from callcenter.sip.responses import build_response
@@ -271,16 +271,16 @@ class SipEndpoint:
         return f"{self.rng.getrandbits(48):012x}"
 
     def _receive_request(self, req: Request, source: Address, now: float) -> None:
+        txn = self._matching_transaction(req)
+        if txn is not None:  # a retransmission, or the ACK of a non-2xx final response
+            self._apply(txn, txn.on_request(req, now), now)
+            return
         problem = check_request(req)
         if problem is not None:
             self._reject(req, problem[0], problem[1], source)
             return
         self._stamp_via(req, source)
         key = server_key(req)
-        txn = self._server.get(key)
-        if txn is not None:
-            self._apply(txn, txn.on_request(req, now), now)
-            return
         if req.method == "ACK":
             self.events.append(AckReceived(req, source))
             return
@@ -292,6 +292,15 @@ class SipEndpoint:
             self._reject(req, 482, "Loop Detected", source)
             return
         self._new_server_transaction(req, key, source, now, merged)
+
+    def _matching_transaction(self, req: Request) -> ServerTransaction | None:
+        """The server transaction ``req`` belongs to (§17.2.3), found from its top Via before
+        the full check: its first copy was checked when it came. An overloaded server sees
+        many retransmissions; they cost a Via parse, not a whole validation."""
+        try:
+            return self._server.get(server_key(req))
+        except SipSyntaxError:
+            return None
 
     def _new_server_transaction(
         self, req: Request, key: str, source: Address, now: float, merged: str | None

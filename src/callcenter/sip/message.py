@@ -132,12 +132,10 @@ class Message:
 
     @property
     def top_via(self) -> Via:
-        if self._vias is not None:
-            return self._vias[0]
-        raw = self.headers.get("via")
-        if raw is None:
+        vias = self.vias
+        if not vias:
             raise SipSyntaxError("no Via header")
-        return parse_via(raw)
+        return vias[0]
 
     @property
     def cseq(self) -> CSeq:

@@ -22,6 +22,10 @@ from callcenter.sip.ua import UaEvent, UserAgent
 
 log = get_logger("callcenter.sip")
 EventHandler = Callable[[list[UaEvent]], None]
+# The kernel's default UDP receive buffer (~208 KB) holds ~200 SIP datagrams: at 1,500 calls/s
+# a pause of a few hundred ms (a full garbage collection, a slow task) overflows it and every
+# lost datagram comes back as a retransmission. 4 MB is the usual net.core.rmem_max cap.
+UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -122,6 +126,12 @@ class SipStack:
         transport, proto = await self.loop.create_datagram_endpoint(
             lambda: _Udp(self), local_addr=(host, port)
         )
+        try:
+            transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER
+            )
+        except OSError as exc:  # pragma: no cover - the kernel keeps its default
+            log.warning("sip.udp.buffer", error=str(exc))
         sock = transport.get_extra_info("sockname")
         family = 6 if ":" in host else 4
         self.udp[family] = proto
