@@ -41,6 +41,17 @@ class Server:
     def log_text(self) -> str:
         return "".join(self.lines)
 
+    def wait_log(self, text: str, timeout: float = 20.0) -> str:
+        """The log once it contains ``text`` (the reader thread may lag behind the server)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_text():
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{text!r} not logged in {timeout} s:\n{self.log_text()[-3000:]}"
+                )
+            time.sleep(0.05)
+        return self.log_text()
+
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

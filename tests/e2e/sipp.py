@@ -129,13 +129,38 @@ def _reply(status: str, ext: str, *, cseq: str = "[last_CSeq:]", body: str = "",
                          retrans=' retrans="500"' if retrans else "")  # fmt: skip
 
 
+_AGENT_BYE = """  <send retrans="500">
+    <![CDATA[
+      BYE [$contact] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      From: [$to];tag=[pid]agent[call_number]
+      To: [$from]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Contact: <sip:{ext}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" />"""
+_CAPTURE = (
+    '<ereg regexp=".*" search_in="hdr" header="From:" assign_to="from" />'
+    '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="to" />'
+    '<ereg regexp="&lt;(sip:[^&gt;]*)&gt;" search_in="hdr" header="Contact:" '
+    'assign_to="junk,contact" />'
+)
+
+
 def agent_scenario(ext: str, rtp_port: int, answer_after_ms: int = 500,
-                   calls: str = "answer", expect: tuple[str, ...] = ()) -> str:  # fmt: skip
+                   calls: str = "answer", expect: tuple[str, ...] = (),
+                   talk_ms: int | None = None) -> str:  # fmt: skip
     """An agent phone (extension ``ext``): ``answer`` rings then answers and waits for BYE;
     ``no_answer`` rings until the server CANCELs (then 200 + 487, ACK). Each regex of
-    ``expect`` must match the INVITE, or the call fails."""
+    ``expect`` must match the INVITE, or the call fails. With ``talk_ms`` the agent hangs up
+    itself after that long, so a test's talk time does not depend on how long the IVR took."""
     parts = ['<?xml version="1.0" encoding="UTF-8" ?>', '<scenario name="agent">']
-    checks = "".join(
+    checks = (_CAPTURE if talk_ms is not None else "") + "".join(
         f'<ereg regexp={quoteattr(pattern)} search_in="msg" check_it="true" assign_to="m{i}" />'
         for i, pattern in enumerate(expect)
     )  # a missing header fails the call
@@ -156,8 +181,13 @@ def agent_scenario(ext: str, rtp_port: int, answer_after_ms: int = 500,
         parts.append(_reply("200 OK", ext, body=sdp(rtp_port), retrans=True,
                             ctype="application/sdp"))  # fmt: skip
         parts.append('  <recv request="ACK" />')
-        parts.append('  <recv request="BYE" />')
-        parts.append(_reply("200 OK", ext, tag=False))
+        if talk_ms is not None:
+            parts.append(f'  <pause milliseconds="{talk_ms}" />')
+            parts.append(_AGENT_BYE.format(ext=ext))
+            parts.append('  <nop><action><log message="[$junk]" /></action></nop>')
+        else:
+            parts.append('  <recv request="BYE" />')
+            parts.append(_reply("200 OK", ext, tag=False))
     parts.append("</scenario>")
     return "\n".join(parts) + "\n"
 

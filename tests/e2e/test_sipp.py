@@ -70,7 +70,7 @@ def test_session_timer_ends_unrefreshed_call(tmp_path: Path) -> None:
                   "-i", "127.0.0.1", "-p", "0", "-timeout", "30", "-timeout_error"]  # fmt: skip
         result = helpers.run(["-sf", str(xml), *common], tmp_path)
         assert result.rc == 0, result.text
-        assert "call.session_expired" in server.log_text()
+        server.wait_log("call.session_expired")
         short = tmp_path / "short.xml"
         short.write_text(helpers.caller_scenario(invite_headers=("Session-Expires: 1",)))
         refused = helpers.run(["-sf", str(short), *common], tmp_path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +109,7 @@ class InboundCall:
     caller_gone: bool = False
     answered_by: str | None = None
     legs: int = 0
+    writes: list[asyncio.Future[Any]] = field(default_factory=list)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     times: Times = field(init=False)
 
@@ -117,6 +119,11 @@ class InboundCall:
     @property
     def acd_id(self) -> str:
         return self.call.invite.call_id
+
+    def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """A CDR write on the storage thread, in order; the CDR is closed after all of them."""
+        task = asyncio.ensure_future(self.center.store.run(fn, *args, **kwargs))
+        self.writes.append(task)
 
     # ------------------------------------------------------------ main task
     async def run(self) -> None:
@@ -211,13 +218,9 @@ class InboundCall:
         if isinstance(customer, int):
             self.customer_id = customer
         for step in runner.path:
-            self.center.spawn(self.center.store.run(cdrs.annotate, self.acd_id, ivr_step=step))
-        self.center.spawn(
-            self.center.store.run(
-                cdrs.annotate, self.acd_id, business_category=self.category or None,
-                customer_id=self.customer_id,
-            )
-        )  # fmt: skip
+            self._write(cdrs.annotate, self.acd_id, ivr_step=step)
+        self._write(cdrs.annotate, self.acd_id, business_category=self.category or None,
+                    customer_id=self.customer_id)  # fmt: skip
 
     def _play(self, cmd: ivr.Play) -> None:
         sources: list[PromptSource] = []
@@ -274,8 +277,7 @@ class InboundCall:
         self.queue_id = queue_id
         self.category = category
         self.times.queued = self.center.now()
-        self.center.spawn(self.center.store.run(
-            self.center.store.sync.cdrs.annotate, self.acd_id, queue=queue_id))  # fmt: skip
+        self._write(self.center.store.sync.cdrs.annotate, self.acd_id, queue=queue_id)
         ok = self.center.command(
             self.center.acd.enqueue, self.acd_id, queue_id, self.center.now(),
             priority=priority, category=category,
@@ -391,21 +393,18 @@ class InboundCall:
         self.legs += 1
         agent.leg_id = f"{self.acd_id}/leg{self.legs}"
         cdrs = self.center.store.sync.cdrs
-        self.center.spawn(self.center.store.run(cdrs.add_leg, self.acd_id, agent.leg_id, peer,
-                                                role, datetime.now(UTC)))  # fmt: skip
+        self._write(cdrs.add_leg, self.acd_id, agent.leg_id, peer, role, datetime.now(UTC))
 
     def _leg_answered(self, agent: AgentLeg) -> None:
         if agent.leg_id:
             cdrs = self.center.store.sync.cdrs
-            self.center.spawn(self.center.store.run(cdrs.answer_leg, agent.leg_id,
-                                                    datetime.now(UTC)))  # fmt: skip
+            self._write(cdrs.answer_leg, agent.leg_id, datetime.now(UTC))
 
     def _leg_ended(self, agent: AgentLeg, disposition: str) -> None:
         if agent.leg_id and not agent.leg_ended:
             agent.leg_ended = True
             cdrs = self.center.store.sync.cdrs
-            self.center.spawn(self.center.store.run(cdrs.end_leg, agent.leg_id,
-                                                    datetime.now(UTC), disposition))  # fmt: skip
+            self._write(cdrs.end_leg, agent.leg_id, datetime.now(UTC), disposition)
 
     async def dial_extension(self, ext: str) -> bool:
         """Ring a registered extension directly (no ACD); False when it is not registered."""
@@ -490,9 +489,9 @@ class InboundCall:
         await svc.media.bridge(self.session.leg, agent.session.leg)
         await self._start_recording(agent)
         store = center.store
-        center.spawn(store.run(store.sync.cdrs.annotate, self.acd_id,
-                               agent_id=int(agent.agent_id) if agent.agent_id.isdigit() else None,
-                               answer_time=datetime.now(UTC)))  # fmt: skip
+        agent_no = int(agent.agent_id) if agent.agent_id.isdigit() else None
+        self._write(store.sync.cdrs.annotate, self.acd_id, agent_id=agent_no,
+                    answer_time=datetime.now(UTC))  # fmt: skip
         log.info("call.bridged", call_id=self.acd_id, agent_id=agent.agent_id)
         center.record_event(CallBridged(self.acd_id, agent.agent_id, self.call.caller,
                                         self.category, self.customer_id))  # fmt: skip
@@ -654,6 +653,10 @@ class InboundCall:
         center.forget(self)
 
     async def _close_cdr(self) -> None:
+        if self.writes:  # every CDR update of this call lands before the CDR is closed
+            for result in await asyncio.gather(*self.writes, return_exceptions=True):
+                if isinstance(result, Exception):
+                    log.warning("cdr.write_failed", call_id=self.acd_id, error=str(result))
         t = self.times
         end = t.ended or self.center.now()
         queue_wait = ((t.left_queue or end) - t.queued) if t.queued is not None else 0.0
