@@ -296,7 +296,18 @@ class InboundCall:
         """Music on hold, with the position announced first and then every N seconds."""
         if self.session is None or self.moh is not None:
             return
-        self.moh = asyncio.create_task(self._hold_music(intro))
+        self.moh = asyncio.create_task(self._hold_music_safe(intro))
+
+    async def _hold_music_safe(self, intro: str) -> None:
+        """Hold music must never die silently: on a failed announcement, plain music."""
+        try:
+            await self._hold_music(intro)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("call.announcement_failed", call_id=self.acd_id, error=str(exc))
+            if self.session is not None and not self.caller_gone:
+                await self.center.service.media.play(self.session.leg, [Moh()], True, False)
 
     async def _hold_music(self, intro: str) -> None:
         assert self.session is not None

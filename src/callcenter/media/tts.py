@@ -121,16 +121,21 @@ class Tts:
 
 
 async def _run(argv: list[str], stdin: bytes) -> bytes:
+    # With nothing to write, stdin is /dev/null: a pipe that the process closes before we
+    # write to it makes uvloop raise "the handler is closed" (seen under load, bench/inbound).
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
-            stdin=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
     except OSError as exc:
         raise TtsError(f"{argv[0]} cannot start: {exc}") from exc
-    out, err = await proc.communicate(stdin)
+    try:
+        out, err = await proc.communicate(stdin or None)
+    except (RuntimeError, OSError) as exc:  # the pipe broke under us: report, do not crash
+        raise TtsError(f"{argv[0]} failed: {exc}") from exc
     if proc.returncode != 0 or not out:
         raise TtsError(f"{argv[0]} failed: {err.decode(errors='replace').strip()}")
     return out
