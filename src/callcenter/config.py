@@ -62,6 +62,9 @@ class SipConfig(_Section):
     # accepted (the demo, a lab) or refused with 403 (production behind a carrier).
     allow_unknown_callers: bool = True
     min_session_expires: int = Field(90, ge=1, le=86400)  # RFC 4028 Min-SE
+    # Overload protection: new calls get 503 + Retry-After beyond these (calls up go on).
+    max_calls: int = Field(2000, ge=1)
+    overload_lag_ms: int = Field(500, ge=10)
 
     @field_validator("realm")
     @classmethod

@@ -186,6 +186,9 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     registrar = build_registrar(config, secure, creds)
     calls = CallService(ua, media, registrar, stack.kick, stack.now)
     stack.handler = calls.handle
+    calls.max_calls = config.sip.max_calls
+    calls.max_lag = config.sip.overload_lag_ms / 1000
+    calls.start_lag_monitor()
     calls.routers.append(EchoTest(config.sip.echo_extension))
     center = await build_center(config, calls, registrar, store)
     calls.routers.append(center)

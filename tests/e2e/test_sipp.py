@@ -78,3 +78,28 @@ def test_session_timer_ends_unrefreshed_call(tmp_path: Path) -> None:
         assert "422" in next(tmp_path.glob("screen-1.err")).read_text()
     finally:
         assert server.stop() == 0
+
+
+def test_overload_sheds_new_calls_with_503(tmp_path: Path) -> None:
+    """With room for one call, a second INVITE gets 503 + Retry-After; the first goes on."""
+    from . import sipp as helpers
+    from .server import start_server
+
+    server = start_server(tmp_path, {"CALLCENTER__SIP__MAX_CALLS": "1"})
+    try:
+        csv = tmp_path / "c.csv"
+        csv.write_text("SEQUENTIAL\n8100\n")
+        long_call = tmp_path / "long.xml"
+        long_call.write_text(helpers.caller_scenario(before_ms=0, hold_ms=6000))
+        common = ["-inf", str(csv), "-s", "9196", f"127.0.0.1:{server.sip_port}", "-m", "1",
+                  "-i", "127.0.0.1", "-p", "0", "-timeout", "30", "-timeout_error"]  # fmt: skip
+        first = helpers.start(["-sf", str(long_call), *common], tmp_path, "first")
+        server.wait_log("call.confirmed")
+        second = helpers.run(["-sf", str(long_call), *common], tmp_path)
+        assert second.rc != 0
+        err = next(tmp_path.glob("screen-*.err")).read_text()
+        assert "SIP/2.0 503" in err and "Retry-After: 5" in err
+        server.wait_log("call.shed")
+        assert first.wait(timeout=30) == 0  # the call already up was not disturbed
+    finally:
+        assert server.stop() == 0

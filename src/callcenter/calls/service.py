@@ -75,6 +75,12 @@ class CallService:
         # Who may call in (None: anyone): trunk IPs, registered phones... set by the runtime.
         self.screen: Callable[[Call], bool] | None = None
         self.guard = AuthGuard()
+        # Overload protection (SPEC §15): new calls get 503 + Retry-After when the event loop
+        # lags (it is behind its own work) or too many calls are up; calls in progress go on.
+        self.max_calls = 2000
+        self.max_lag = 0.5
+        self.lag = 0.0
+        self._lag_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------- SIP events
     def handle(self, events: list[UaEvent]) -> None:
@@ -83,6 +89,22 @@ class CallService:
                 self._dispatch(ev)
             except Exception:  # one bad event must never stop the others
                 log.exception("calls.event_failed", event=type(ev).__name__)
+
+    def overloaded(self) -> bool:
+        return len(self.tasks) >= self.max_calls or self.lag > self.max_lag
+
+    def start_lag_monitor(self, interval: float = 0.1) -> None:
+        """Measure how late the loop runs a timer: the lag that ``overloaded`` sheds on."""
+
+        async def monitor() -> None:
+            loop = asyncio.get_running_loop()
+            while True:
+                before = loop.time()
+                await asyncio.sleep(interval)
+                late = loop.time() - before - interval
+                self.lag = max(late, self.lag * 0.8)  # rises at once, decays over ~1 s
+
+        self._lag_task = asyncio.create_task(monitor())
 
     def watch(self, call: Call, fn: Callable[[UaEvent], None]) -> None:
         self.watchers[call.id] = fn
@@ -124,6 +146,10 @@ class CallService:
         cid = call.invite.call_id
         log.info("call.incoming", call_id=cid, caller=call.caller, called=call.called,
                  source=f"{call.peer.host}:{call.peer.port}")  # fmt: skip
+        if self.overloaded():
+            self.ua.reject(call, 503, self.now(), headers=[("retry-after", "5")])
+            log.warning("call.shed", call_id=cid, calls=len(self.tasks), lag=round(self.lag, 3))
+            return
         if self.screen is not None and not self.screen(call):
             self.ua.reject(call, 403, self.now())
             log.warning("call.refused", call_id=cid, source=call.peer.host, reason="unknown caller")
@@ -286,6 +312,8 @@ class CallService:
             await self.media.release(session.leg)
 
     async def close(self) -> None:
+        if self._lag_task is not None:
+            self._lag_task.cancel()
         for task in list(self.tasks.values()):
             task.cancel()
         if self.tasks:

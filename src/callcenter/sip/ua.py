@@ -250,10 +250,17 @@ class UserAgent:
         self._by_dialog[call.dialog.id] = call
         self._schedule(now + T1, f"2xx:{T1}", call.id)
 
-    def reject(self, call: Call, status: int, now: float, reason: str | None = None) -> None:
+    def reject(
+        self,
+        call: Call,
+        status: int,
+        now: float,
+        reason: str | None = None,
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
         if call.state not in ("new", "ringing"):
             return
-        self._send_final_or_provisional(call, status, now, b"", reason=reason)
+        self._send_final_or_provisional(call, status, now, b"", headers, reason=reason)
         self._end(call, f"rejected {status}")
 
     def respond(
