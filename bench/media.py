@@ -8,7 +8,9 @@ tick; it measures loss and RFC 3550 interarrival jitter of what comes back. A di
 generator's sockets talking to each other, no relay) is the baseline: "added jitter" is a
 relay's jitter minus the baseline's. CPU per packet is the relay processes' CPU time (from
 /proc) over the packets they received; "relay%" is that CPU time over the run's seconds (100 =
-one core) and "gen%" the generator's own. The machine has 2 cores shared with the generator
+one core) and "gen%" the generator's own; "late" is the share of the generator's send slots that
+went out more than a tick (20 ms) behind schedule: when it is not ~0, the generator itself (or
+the machine) is the bottleneck, not the relay. The machine has 2 cores shared with the generator
 (and with anything else running): figures are noisy, so run it a few times.
 
     .venv/bin/python bench/media.py [--calls 500,1000] [--seconds 10] [--no-rtpengine]
@@ -68,6 +70,7 @@ class Result:
     cpu_s: float | None = None
     relay_packets: int = 0
     gen_cpu_s: float = 0.0
+    late: float = 0.0
     seconds: float = 0.0
 
     @property
@@ -91,6 +94,7 @@ class Generator:
         self.proc.stdin.flush()
         self.ports = [int(p) for p in self.proc.stdout.readline().split()]
         self.cpu_at_end = 0.0
+        self.late_slots = 0
 
     def run(
         self, dests: list[tuple[int, int]], seconds: float
@@ -107,7 +111,8 @@ class Generator:
             stats.append((int(sent), int(recvd), float(jitter), float(gap)))
         self.cpu_at_end = cpu_seconds([self.proc.pid])  # exiting at most: not yet reaped
         self.proc.stdin.close()
-        self.proc.stdout.readline()
+        done = self.proc.stdout.readline().split()  # "done <seconds> late_slots <n>"
+        self.late_slots = int(done[3]) if len(done) > 3 else 0
         self.proc.wait(timeout=10)
         return stats
 
@@ -131,6 +136,7 @@ def summarise(name: str, stats: list[tuple[int, int, float, float]], expected: i
 
 def _with_gen(res: Result) -> Result:
     res.gen_cpu_s = LAST_GEN_CPU[0]
+    res.late = LAST_LATE[0]
     res.seconds = SECONDS[0]
     return res
 
@@ -147,6 +153,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 LAST_GEN_CPU = [0.0]  # the generator's own CPU seconds in the latest run
+LAST_LATE = [0.0]  # share of the generator's 1 ms send slots sent over 20 ms late
 
 
 async def run_gen(gen: Generator, dests: list[tuple[int, int]], seconds: float, pids: list[int]):
@@ -155,6 +162,7 @@ async def run_gen(gen: Generator, dests: list[tuple[int, int]], seconds: float, 
     stats = await asyncio.to_thread(gen.run, dests, seconds)
     cpu = cpu_seconds(pids) - before if pids else None
     LAST_GEN_CPU[0] = gen.cpu_at_end - gen_before
+    LAST_LATE[0] = gen.late_slots / max(1, int(seconds * TICK_HZ) * 20)
     return stats, cpu
 
 
@@ -405,7 +413,8 @@ async def extras(exe: Path, pool: WorkerPool, args: argparse.Namespace, tmp: Pat
 
 HEADER = (
     f"{'run':42s} {'streams':>7s} {'received':>9s} {'loss':>9s} {'jit ms':>7s} "
-    f"{'p99':>7s} {'added':>7s} {'maxgap':>8s} {'us/pkt':>7s} {'relay%':>7s} {'gen%':>6s}"
+    f"{'p99':>7s} {'added':>7s} {'maxgap':>8s} {'us/pkt':>7s} {'relay%':>7s} {'gen%':>6s} "
+    f"{'late':>6s}"
 )
 
 
@@ -417,7 +426,7 @@ def row(r: Result, base: Result | None) -> str:
         f"{r.jitter_ms:7.3f} {r.jitter_p99_ms:7.3f} {added:>7s} {r.max_gap_ms:8.1f} "
         f"{'' if cpu is None else f'{cpu:6.2f}':>7s} "
         f"{'' if r.cpu_s is None else f'{100 * r.cpu_s / r.seconds:6.1f}':>7s} "
-        f"{100 * r.gen_cpu_s / r.seconds:6.1f}"
+        f"{100 * r.gen_cpu_s / r.seconds:6.1f} {100 * r.late:5.1f}%"
     )
 
 
