@@ -55,7 +55,7 @@ class AgentCommands(Engine):
         level = queue.config.eligibility_level(agent.skills)
         agent_id = agent.agent_id
         if queue_id in agent.pooled:
-            queue.idle.remove(agent_id)
+            queue.idle.remove(agent_id, agent.levels[queue_id])
             agent.pooled.discard(queue_id)
         if level is None:
             agent.levels.pop(queue_id, None)

@@ -19,11 +19,11 @@ Two pure functions over the live state, each returning its choice with an
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Set
+from collections.abc import Set
 from operator import attrgetter
 
 from callcenter.acd.events import EXPLAIN_TOP, Explanation, QueueHead, ScoredCandidate
-from callcenter.acd.pools import IdlePool, Score
+from callcenter.acd.pools import IdlePool, Score, Turn
 from callcenter.acd.state import Agent, Entry, Head, QueueState
 
 RULE_CALLER = "caller waiting: idle eligible agents ranked by strategy; preferred skills first; "
@@ -52,9 +52,10 @@ def rank_for_entry(
     if count == 0:
         return None
     declined = entry.declined
-    ranked = pool.ranked(entry.level, declined, queue.rr_last, rng)
     offer_all = queue.ranking.offer_all
-    items = list(ranked) if offer_all else _best(ranked, declined)
+    # enough of the ranking to know the best EXPLAIN_TOP once missers are moved last
+    want = count if offer_all else EXPLAIN_TOP
+    items = pool.top(entry.level, want, declined, Turn(queue.rr_last, rng))
     if declined:  # a stable partition: the key's first field is "missed this caller"
         items = [i for i in items if i[-1] not in declined] + [
             i for i in items if i[-1] in declined
@@ -75,21 +76,6 @@ def rank_for_entry(
     return chosen, explanation
 
 
-def _best(ranked: Iterator[Score], declined: Set[str]) -> list[Score]:
-    """Enough of the ranking to know the best EXPLAIN_TOP once missers are moved last: up to
-    that many who did not miss this caller, and the missers met on the way (all of them, when
-    fewer than that many did not miss)."""
-    items: list[Score] = []
-    fresh = 0
-    for item in ranked:
-        items.append(item)
-        if item[-1] not in declined:
-            fresh += 1
-            if fresh == EXPLAIN_TOP:
-                break
-    return items
-
-
 def _scored(item: Score, declined: Set[str]) -> ScoredCandidate:
     agent_id = str(item[-1])
     missed = agent_id in declined
@@ -102,7 +88,10 @@ def best_entry_for_agent(
     """The caller an available agent should take under the cross-queue rule, if any."""
     found: list[Head] = []
     for queue_id, level in agent.levels.items():
-        head = queues[queue_id].head(level)
+        queue = queues[queue_id]
+        head = queue.heads.get(level)  # the cached head, when still in line: the common case
+        if head is None or head.entry.heap_token != head.token:
+            head = queue.head(level)
         if head is not None:
             found.append(head)
     if not found:

@@ -103,9 +103,9 @@ class Engine:
 
     def _unpool(self, agent: Agent) -> None:
         """The agent is no longer idle (or its queues change): out of every pool it is in."""
-        queues = self._queues
+        queues, levels = self._queues, agent.levels
         for queue_id in agent.pooled:
-            queues[queue_id].idle.remove(agent.agent_id)
+            queues[queue_id].idle.remove(agent.agent_id, levels[queue_id])
         agent.pooled.clear()
         self._fresh.pop(agent.agent_id, None)
 
@@ -338,15 +338,16 @@ class Engine:
             # queues (the cross-queue rule), which keeps FIFO when a younger caller's offer
             # failed while an older one waits. Then callers who became waiting in this step,
             # in cross-queue order.
-            agent_ids = sorted(self._dirty_agents, key=id_key)
+            agent_ids = list(self._dirty_agents)
             self._dirty_agents.clear()
+            if len(agent_ids) > 1:
+                agent_ids.sort(key=id_key)
             for agent_id in agent_ids:
                 out.extend(self._serve_agent(agent_id, now))
-            entries = sorted(
-                self._dirty_entries,
-                key=lambda e: e.order(self._queues[e.queue_id].config.weight),
-            )
+            entries = list(self._dirty_entries)
             self._dirty_entries.clear()
+            if len(entries) > 1:
+                entries.sort(key=lambda e: e.order(self._queues[e.queue_id].config.weight))
             for entry in entries:
                 if entry.state is EntryState.WAITING:
                     out.extend(self._serve_entry(entry, now))

@@ -56,6 +56,7 @@ class Acd(agents_ops.AgentCommands):
         queue = self._queue(config.queue_id)
         queue.reconfigure(config, RANKINGS[config.strategy])
         for agent in self._agents.values():
+            agent.pooled.discard(config.queue_id)  # the new pool starts empty
             self._place(agent, config.queue_id)
         for entry in queue.entries.values():
             self._set_level(entry, now)

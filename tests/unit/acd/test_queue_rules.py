@@ -373,17 +373,17 @@ def test_next_deadline_skips_stale_timers() -> None:
     assert acd.next_deadline() is None
 
 
-def test_a_wider_requirement_offers_callers_to_the_longest_idle_of_many_new_members() -> None:
+@pytest.mark.parametrize("agents", [3, 12])
+def test_a_wider_requirement_offers_callers_to_the_longest_idle_new_members(agents: int) -> None:
     narrow = QueueConfig("q", required=(SkillRequirement("x", 3),), overflow_when_no_agents=False)
     acd = make(narrow)
-    agents = [str(n) for n in range(1, 13)]
-    for n, agent in enumerate(agents):
-        login(acd, agent, float(20 - n), {"x": 1})  # agent 12 has been idle longest
+    for n in range(1, agents + 1):
+        login(acd, str(n), float(20 - n), {"x": 1})  # the last one has been idle longest
     acd.enqueue("a", "q", 30.0)
     acd.enqueue("b", "q", 31.0)
     out = acd.update_queue(dataclasses.replace(narrow, required=(SkillRequirement("x", 1),)), 32.0)
-    assert sorted(offers(out)) == [("a", "12"), ("b", "11")]
+    assert sorted(offers(out)) == [("a", str(agents)), ("b", str(agents - 1))]
     why = of(OfferToAgent, out)[0].explanation
-    assert why.candidate_count == 12
-    assert [c.agent_id for c in why.candidates] == ["12", "11", "10", "9", "8"]
-    assert acd.queue_view("q", 32.0).idle == 10
+    assert why.candidate_count == agents
+    assert [c.agent_id for c in why.candidates] == [str(n) for n in range(agents, 0, -1)][:5]
+    assert acd.queue_view("q", 32.0).idle == agents - 2
