@@ -70,6 +70,27 @@ def start_server(
     bind: str = "127.0.0.1",
     sip_port: int | None = None,
 ) -> Server:
+    """Start the server; a port taken between choosing it and binding it means a retry."""
+    for attempt in range(3):
+        try:
+            return _start_server(tmp, env, prefix, bind, sip_port)
+        except PortTaken:
+            if sip_port is not None or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def _start_server(
+    tmp: Path,
+    env: dict[str, str] | None = None,
+    prefix: list[str] | None = None,
+    bind: str = "127.0.0.1",
+    sip_port: int | None = None,
+) -> Server:
     sip_port = sip_port or free_port()
     web_port = free_port(socket.SOCK_STREAM)
     data_dir = tmp / "var"
@@ -82,8 +103,9 @@ def start_server(
             "CALLCENTER__SIP__BIND": bind,
             "CALLCENTER__WEB__PORT": str(web_port),
             "CALLCENTER__WEB__HOST": "127.0.0.1",
-            "CALLCENTER__RTP__PORT_MIN": "30000",
-            "CALLCENTER__RTP__PORT_MAX": "40000",
+            # below the ephemeral range (32768+) that free_port() and the peers draw from
+            "CALLCENTER__RTP__PORT_MIN": "20000",
+            "CALLCENTER__RTP__PORT_MAX": "29999",
         }
     )
     full_env.update(env or {})
@@ -104,5 +126,7 @@ def start_server(
     while not started.wait(0.1):
         if proc.poll() is not None or time.monotonic() > deadline:
             server.stop()
+            if "Address already in use" in server.log_text():
+                raise PortTaken(server.log_text())
             raise RuntimeError("server did not start:\n" + server.log_text())
     return server

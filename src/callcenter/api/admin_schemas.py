@@ -7,7 +7,7 @@ bad value is a 422 here, not an error in the database.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -126,10 +126,35 @@ class PromptIn(Body):
     file_path: Label | None = None
 
 
+# Wall-clock times of a schedule, "HH:MM" or "HH:MM:SS" in the schedule's own time zone (a
+# JSON "time" would need an offset, which a local opening hour does not have).
+ClockTime = Annotated[
+    str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")
+]
+
+
 class Span(Body):
     weekday: Annotated[int, Field(ge=0, le=6)]
-    opens: time
-    closes: time
+    opens: ClockTime
+    closes: ClockTime
+
+
+class SpanOut(BaseModel):
+    weekday: int
+    opens: ClockTime
+    closes: ClockTime
+
+
+class HolidayOut(BaseModel):
+    day: date
+    name: str
+
+
+class ScheduleOut(BaseModel):
+    name: str
+    timezone: str
+    hours: list[SpanOut]
+    holidays: list[HolidayOut]
 
 
 class ScheduleIn(Body):

@@ -189,3 +189,21 @@ def test_user_admin_and_audit_query(api: Api) -> None:
         ("admin", "user:sup2", "failed"), ("admin", "user:sup2", "ok")]  # fmt: skip
     assert api.store.users.get_by_username("sup2") is not None
     assert Presence.READY  # the ACD vocabulary is importable next to the API
+
+
+def test_schedule_hours_are_local_clock_times(api: Api) -> None:
+    """Opening hours are wall-clock times in the schedule's zone: no offsets (schemathesis
+    found "00:18:05Z" accepted and "00:18:05" returned under a JSON "time" schema)."""
+    admin = api.auth("admin")
+    api.client.cookies.clear()
+    url = "/api/v1/admin/schedules/default"
+    good = {"timezone": "Asia/Shanghai", "hours": [{"weekday": 0, "opens": "08:00",
+                                                      "closes": "18:30:00"}]}  # fmt: skip
+    r = api.client.put(url, json=good, headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["hours"] == [{"weekday": 0, "opens": "08:00:00", "closes": "18:30:00"}]
+    bad = {"timezone": "Asia/Shanghai", "hours": [{"weekday": 0, "opens": "08:00Z",
+                                                     "closes": "18:00"}]}  # fmt: skip
+    r = api.client.put(url, json=bad, headers=admin)
+    assert r.status_code == 422 and r.json()["error"]["code"]
+    assert api.client.get(url, headers=admin).json()["hours"][0]["opens"] == "08:00:00"

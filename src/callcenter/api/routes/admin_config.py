@@ -5,7 +5,7 @@ holidays, business categories, system parameters, and the audit log (SPEC §13).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -15,11 +15,14 @@ from callcenter.api.admin_schemas import (
     CategoryIn,
     FlowIn,
     HolidayIn,
+    HolidayOut,
     ParamIn,
     PromptIn,
     QueueIn,
     QueuePatch,
     ScheduleIn,
+    ScheduleOut,
+    SpanOut,
     StrategyName,
 )
 from callcenter.api.errors import ERROR_RESPONSES, ApiError
@@ -217,21 +220,32 @@ async def delete_prompt(
 
 
 # ------------------------------------------------------- hours, holidays
-@router.get("/schedules/{name}", response_model=ScheduleRecord)
-async def get_schedule(name: Key, ctx: AdminCtx) -> ScheduleRecord:
+def _schedule_out(rec: ScheduleRecord) -> ScheduleOut:
+    return ScheduleOut(
+        name=rec.name,
+        timezone=rec.timezone,
+        hours=[SpanOut(weekday=h.weekday, opens=h.opens.isoformat("seconds"),
+                       closes=h.closes.isoformat("seconds")) for h in rec.hours],
+        holidays=[HolidayOut(day=d.day, name=d.name) for d in rec.holidays],
+    )  # fmt: skip
+
+
+@router.get("/schedules/{name}", response_model=ScheduleOut)
+async def get_schedule(name: Key, ctx: AdminCtx) -> ScheduleOut:
     rec = await ctx.run(ctx.deps.store.sync.schedules.get, name)
     if rec is None:
         raise ApiError(404, "not_found", f"no schedule {name!r}")
-    return rec
+    return _schedule_out(rec)
 
 
-@router.put("/schedules/{name}", response_model=ScheduleRecord)
-async def put_schedule(name: Key, body: ScheduleIn, ctx: AdminCtx) -> ScheduleRecord:
+@router.put("/schedules/{name}", response_model=ScheduleOut)
+async def put_schedule(name: Key, body: ScheduleIn, ctx: AdminCtx) -> ScheduleOut:
     """Working hours: open spans per weekday (0 = Monday) in the schedule's time zone."""
     schedules = ctx.deps.store.sync.schedules
-    spans = [OpenSpan(s.weekday, s.opens, s.closes) for s in body.hours]
+    spans = [OpenSpan(s.weekday, time.fromisoformat(s.opens), time.fromisoformat(s.closes))
+             for s in body.hours]  # fmt: skip
     async with ctx.audit("schedule.put", f"schedule:{name}", timezone=body.timezone):
-        return await ctx.run(schedules.put, name, body.timezone, spans)
+        return _schedule_out(await ctx.run(schedules.put, name, body.timezone, spans))
 
 
 @router.post("/schedules/{name}/holidays", response_model=Ok, status_code=201)
