@@ -7,6 +7,7 @@ and stops them all cleanly on SIGTERM or SIGINT.
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import signal
 import ssl
@@ -196,6 +197,11 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     await start_sip(config, stack)
     api_app = create_app(ApiDeps(center.store, center, creds, config.sip.realm))
     api = await start_api(api_app, config.web.host, config.web.port)
+    # Everything built so far lives as long as the server: keep it out of the collector's
+    # scans, and collect the young generation less often (GC was a fifth of the CPU per call).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     log.info("server.started", version=__version__, node=config.server.node_name)
     await stop.wait()
     await stop_api(*api)
