@@ -82,7 +82,12 @@ class TrunkService:
 
     # --------------------------------------------------------------- inbound
     def trunk_for_source(self, host: str) -> Trunk | None:
-        return next((t for t in self.trunks.values() if host in t.inbound_ips), None)
+        """The trunk a call from ``host`` comes from: one of its inbound IPs, or the carrier
+        address itself (a registered trunk receives its calls from the registrar's host)."""
+        return next(
+            (t for t in self.trunks.values() if host in t.inbound_ips or host == t.address.host),
+            None,
+        )
 
     # -------------------------------------------------------------- outbound
     def dial(
