@@ -270,13 +270,17 @@ class Engine:
     # ---- timers --------------------------------------------------------------------------
 
     def _advance(self, now: float) -> list[Output]:
-        """Fire every timer due at or before ``now``, each at its own deadline."""
+        """Fire every timer due at or before ``now``, each at its own deadline; the timers of
+        one deadline all fire before the dispatch (two callers relaxing at the same instant
+        are served by priority, not by which timer was armed first)."""
         out: list[Output] = []
         while (head := self._timers.peek()) is not None and head[0] <= now:
-            deadline, token, kind, key = self._timers.pop()
+            deadline = head[0]
             at = max(deadline, self._last_now)  # time never runs backwards in the outputs
             self._last_now = at
-            out.extend(self._fire(at, token, kind, key))
+            while (head := self._timers.peek()) is not None and head[0] == deadline:
+                _, token, kind, key = self._timers.pop()
+                out.extend(self._fire(at, token, kind, key))
             out.extend(self._dispatch(at))
         return out
 

@@ -90,7 +90,7 @@ class KeyedPool(_Levels):
         members[agent_id] = item
         heapq.heappush(heap, item)
         if len(heap) > 2 * len(members) + _STALE_SLACK:
-            heap[:] = [it for it in heap if members.get(it[-1]) is it]
+            heap[:] = members.values()  # the live items: each member's current one
             heapq.heapify(heap)
 
     def remove(self, agent_id: str, level: int) -> None:

@@ -387,3 +387,15 @@ def test_a_wider_requirement_offers_callers_to_the_longest_idle_new_members(agen
     assert why.candidate_count == agents
     assert [c.agent_id for c in why.candidates] == [str(n) for n in range(agents, 0, -1)][:5]
     assert acd.queue_view("q", 32.0).idle == agents - 2
+
+
+def test_callers_relaxing_at_the_same_instant_are_served_by_priority() -> None:
+    steps = (RelaxationStep(10.0, (SkillRequirement("a", 1),)),)
+    cfg = QueueConfig(
+        "q", required=(SkillRequirement("a", 2),), relaxation=steps, overflow_when_no_agents=False
+    )
+    acd = make(cfg)
+    acd.enqueue("low", "q", 0.0, priority=0)  # its relaxation timer is armed first
+    login(acd, "1", 0.0, {"a": 1})
+    acd.enqueue("high", "q", 0.0, priority=1)
+    assert offers(acd.on_timer(11.0)) == [("high", "1")]
