@@ -131,10 +131,10 @@ class InboundCall:
         svc.watch(self.call, self._caller_event)
         svc.dtmf_listeners[self.acd_id] = lambda d: self.inputs.put_nowait(("digit", d))
         store = self.center.store
-        await store.run(
-            store.sync.cdrs.open_call, self.acd_id, self.call.caller, self.call.called,
-            datetime.now(UTC), caller_leg=f"{self.acd_id}/caller",
-        )  # fmt: skip
+        # Not awaited: the answer must not wait on the storage thread (bench/inbound); the
+        # writes of a call are ordered, and all land before its CDR is closed.
+        self._write(store.sync.cdrs.open_call, self.acd_id, self.call.caller, self.call.called,
+                    datetime.now(UTC), caller_leg=f"{self.acd_id}/caller")  # fmt: skip
         try:
             await self._serve()
         except NoCodec:
