@@ -23,10 +23,16 @@ from callcenter.api.routes import (
     admin_telephony,
     agent,
     auth,
+    call_control,
+    customers,
     events,
+    reports,
+    supervise,
     supervisor,
+    tickets,
 )
 from callcenter.api.stream import EventHub
+from callcenter.api.ui import mount_ui
 from callcenter.api.webhooks import WebhookDispatcher
 
 DESCRIPTION = """The call center's CTI API: accounts and roles, agent and supervisor operations,
@@ -64,8 +70,23 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app.state.hub = hub
     app.state.webhooks = WebhookDispatcher(deps, hub)  # replaced when the lifespan starts
     install_handlers(app)
-    for module in (auth, agent, supervisor, admin_people, admin_config, admin_telephony, events):
+    modules = (
+        auth,
+        agent,
+        call_control,
+        supervisor,
+        supervise,
+        customers,
+        tickets,
+        reports,
+        admin_people,
+        admin_config,
+        admin_telephony,
+        events,
+    )
+    for module in modules:
         app.include_router(module.router)
+    mount_ui(app)
     ttl = deps.settings.idempotency_ttl.total_seconds()
     cache = IdempotencyCache(ttl, deps.settings.idempotency_max_entries)
     app.add_middleware(IdempotencyMiddleware, cache=cache)

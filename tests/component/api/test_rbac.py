@@ -27,8 +27,11 @@ POLICY: list[tuple[str, set[str] | None]] = [
     ("/api/v1/supervisor/", {"supervisor", "administrator"}),
     ("/api/v1/admin/", {"administrator"}),
     ("/api/v1/events", ALL),
+    ("/api/v1/customers", ALL),
+    ("/api/v1/tickets", ALL),
+    ("/api/v1/reports/", {"supervisor", "administrator"}),
 ]
-UNRULED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+UNRULED = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/ui", "/"}
 USERS = {"agent": "a1001", "supervisor": "sup", "administrator": "admin"}
 SAMPLES = {"day": "2026-01-01", "language": "zh", "version": "1", "agent_id": "999999"}
 
