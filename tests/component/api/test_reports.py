@@ -17,8 +17,10 @@ from .conftest import BACKENDS, Api
 from .test_supervisor_admin import login_1002
 
 
-def closed_call(api: Api, call_id: str, queue: str, outcome: str, wait: float,
-                agent: int | None = None, talk: float = 0.0, wrapup: float = 0.0) -> None:  # fmt: skip
+def closed_call(
+    api: Api, call_id: str, queue: str, outcome: str, wait: float,
+    agent: int | None = None, talk: float = 0.0, wrapup: float = 0.0,
+) -> None:  # fmt: skip
     cdrs, now = api.store.cdrs, datetime.now(UTC)
     cdrs.open_call(call_id, "1380000" + call_id[-4:], "95598", now - timedelta(seconds=60))
     cdrs.annotate(call_id, queue=queue, agent_id=agent)
