@@ -88,3 +88,17 @@ class NotOnCallError(AcdError):
     """A transfer needs the call to be up at an agent."""
 
     code = "not_on_call"
+
+
+class AgentNotAvailableError(AcdError):
+    """A call outside the queues cannot go to this agent now (``Acd.reserve`` / ``Acd.take``).
+
+    ``reason`` is stable and machine-readable: ``not_logged_in``, ``busy``, ``reserved``,
+    ``ringing``, ``on_call`` or ``wrap_up``; the message says the same for people.
+    """
+
+    code = "agent_not_available"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

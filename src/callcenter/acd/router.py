@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
-from callcenter.acd import agents_ops
+from callcenter.acd import direct
 from callcenter.acd.errors import (
     CallAlreadyQueuedError,
     NoSuchOfferError,
@@ -30,7 +30,7 @@ from callcenter.acd.strategies import RANKINGS
 from callcenter.acd.views import EntryView, QueueView
 
 
-class Acd(agents_ops.AgentCommands):
+class Acd(direct.DirectCommands):
     """Queues, callers and agents; deterministic for a given ``rng`` seed and command order."""
 
     def __init__(self, rng: random.Random, limits: LoginLimits | None = None) -> None:
