@@ -7,6 +7,8 @@ server. ``Visibility`` decides what a caller may see, the same way for live and 
 events: administrators see everything; an agent sees events that name its agent id and every
 later event of a call it was offered; a supervisor sees the queues it is a member of (its
 groups), their member agents and their calls, or everything when it is in no queue.
+Business events (``business_events``): ticket events go to the members of the ticket's unit,
+its creator and the actor (and to supervisors), customer events to call-center staff.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from callcenter.api.business_events import CUSTOMER_EVENTS, TICKET_EVENTS
 from callcenter.storage.repos.events import EventRecord
 
 
@@ -58,10 +61,23 @@ class Visibility:
     agents: frozenset[str] = frozenset()
     queues: frozenset[str] = frozenset()
     calls: set[str] = field(default_factory=set)
+    user: str | None = None  # username: its own ticket / customer events
+    units: frozenset[int] = frozenset()  # ticket events of these units
+    staff: bool = False  # customer events
+    tickets_all: bool = False  # every ticket event (supervisors)
 
     def allows(self, ev: StreamEvent) -> bool:
         if self.everything:
             return True
+        if ev.type in TICKET_EVENTS:
+            p = ev.payload
+            return (
+                self.tickets_all
+                or p.get("unit_id") in self.units
+                or (self.user is not None and self.user in (p.get("created_by"), p.get("actor")))
+            )
+        if ev.type in CUSTOMER_EVENTS:
+            return self.staff or (self.user is not None and self.user == ev.payload.get("actor"))
         agent = _agent_of(ev)
         queue = ev.payload.get("queue_id")
         mine = (agent is not None and agent in self.agents) or (

@@ -46,7 +46,7 @@ def seed(store: Storage, realm: str, now: datetime) -> SeedReport:
     report = SeedReport()
     _skills(store, data["skills"], report)
     _queues(store, data["queues"], now, report)
-    _users(store, data["users"], now, report)
+    new_users = _users(store, data["users"], now, report)
     for agent in data["agents"]:
         _agent(store, agent, realm, now, report)
     for phone in data.get("phones", []):
@@ -54,7 +54,7 @@ def seed(store: Storage, realm: str, now: datetime) -> SeedReport:
     _categories(store, data["categories"], report)
     _schedule(store, data["schedule"], report)
     _customers(store, data["customers"], now, report)
-    _units(store, data["units"], report)
+    _units(store, data["units"], new_users, report)
     _mailboxes(store, data["mailboxes"], report)
     _prompts(store, data["prompts"], now, report)
     _params(store, data["params"], now, report)
@@ -76,13 +76,18 @@ def _queues(store: Storage, items: list[dict[str, Any]], now: datetime, report: 
             report.add("queues")
 
 
-def _users(store: Storage, items: list[dict[str, str]], now: datetime, report: SeedReport) -> None:
+def _users(
+    store: Storage, items: list[dict[str, str]], now: datetime, report: SeedReport
+) -> set[str]:
+    created = set()
     for item in items:
         if store.users.get_by_username(item["username"]) is None:
             store.users.create(
                 item["username"], item["display_name"], item["role"], item["password"], now
             )
+            created.add(item["username"])
             report.add("users")
+    return created
 
 
 def _agent(
@@ -169,11 +174,21 @@ def _customers(
             report.add("customers")
 
 
-def _units(store: Storage, items: list[dict[str, str]], report: SeedReport) -> None:
+def _units(
+    store: Storage, items: list[dict[str, Any]], new_users: set[str], report: SeedReport
+) -> None:
+    """Units, and their members when the unit or the member user is new in this run."""
     for item in items:
-        if store.units.get_by_code(item["code"]) is None:
-            store.units.create(item["code"], item["name"])
+        unit = store.units.get_by_code(item["code"])
+        fresh = unit is None
+        if unit is None:
+            unit = store.units.create(item["code"], item["name"])
             report.add("units")
+        for username in item.get("members", []):
+            user = store.users.get_by_username(username)
+            if user is not None and (fresh or username in new_users):
+                store.units.add_member(unit.id, user.id)
+                report.add("unit_members")
 
 
 def _mailboxes(store: Storage, items: list[dict[str, str]], report: SeedReport) -> None:

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from callcenter.api.errors import ERROR_RESPONSES
 from callcenter.api.routes.agent import view_or_none
+from callcenter.api.routes.tickets import business_visibility
 from callcenter.api.schemas import EventOut
 from callcenter.api.security import ADMIN, ROLES, SUPERVISOR, Ctx, require, require_ws
 from callcenter.api.stream import EventHub, StreamEvent, Subscription, Visibility
@@ -39,7 +40,12 @@ class EventPage(BaseModel):
 
 
 async def visibility_for(ctx: Ctx) -> Visibility:
-    """Administrators: all; agents: their own; supervisors: their queues (or all)."""
+    """Administrators: all; agents: their own; supervisors: their queues (or all); and the
+    ticket and customer events each may see (``tickets.business_visibility``)."""
+    return await business_visibility(ctx, await _call_visibility(ctx))
+
+
+async def _call_visibility(ctx: Ctx) -> Visibility:
     if ctx.role == ADMIN:
         return Visibility(everything=True)
     store = ctx.deps.store.sync

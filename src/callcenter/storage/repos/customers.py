@@ -1,5 +1,6 @@
 """Customers of the electricity-fee demo (account, name, phones, address, balance in fen, ID
-number) and the notes agents write about them; lookups by phone (screen pop), account, name or ID.
+number) and the notes agents write about them; lookups by phone (screen pop), account, name or ID;
+the calls of a customer (CDRs linked to it by the IVR lookup or placed from one of its phones).
 
 Balances are integers in fen (分): 123.40 yuan is 12340. A float never touches money.
 """
@@ -10,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from callcenter.storage.errors import NotFound, ValidationFailed
 from callcenter.storage.repos._base import Repo, require, to_record
-from callcenter.storage.schema import Customer, CustomerNote, CustomerPhone
+from callcenter.storage.schema import Cdr, Customer, CustomerNote, CustomerPhone
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,30 @@ class NoteRecord:
     text: str
     call_id: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerCall:
+    """One call of a customer (a CDR summary) for the desktop's history tab."""
+
+    call_id: str
+    direction: str
+    caller: str
+    called: str
+    start_time: datetime
+    answer_time: datetime | None
+    end_time: datetime | None
+    queue: str | None
+    agent_id: int | None
+    talk_seconds: float
+    outcome: str | None
+    business_category: str | None
+    recording_id: int | None
+
+
+def _like(fragment: str) -> str:
+    escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _check_phones(phones: Sequence[str]) -> list[str]:
@@ -116,11 +141,18 @@ class CustomerRepo(Repo):
         phones: Sequence[str] | None = None,
         address: str | None = None,
         id_number: str | None = None,
+        account_no: str | None = None,
+        clear_id_number: bool = False,
     ) -> CustomerRecord:
-        """Change the given fields (``phones`` replaces the whole list)."""
+        """Change the given fields (``phones`` replaces the whole list; ``clear_id_number``
+        removes the ID number)."""
         phone_list = None if phones is None else _check_phones(phones)
         with self._db.transaction() as s:
             row = require(s, Customer, customer_id, "customer")
+            if account_no is not None:
+                row.account_no = account_no
+            if clear_id_number:
+                row.id_number = None
             if name is not None:
                 row.name = name
             if address is not None:
@@ -210,3 +242,69 @@ class CustomerRepo(Repo):
             if s.get(Customer, customer_id) is None:
                 raise NotFound(f"customer {customer_id} not found")
             return [to_record(NoteRecord, r) for r in s.scalars(stmt)]
+
+    def find(
+        self,
+        *,
+        q: str | None = None,
+        phone: str | None = None,
+        account_no: str | None = None,
+        id_number: str | None = None,
+        name: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[CustomerRecord], int]:
+        """Customers matching every given key, ordered by id; ``q`` matches any key (a part of
+        the name or address, a phone, account or ID number prefix). Returns (page, total)."""
+        stmt = select(Customer)
+        if phone is not None:
+            sub = select(CustomerPhone.customer_id).where(CustomerPhone.phone == phone.strip())
+            stmt = stmt.where(Customer.id.in_(sub))
+        if account_no is not None:
+            stmt = stmt.where(Customer.account_no == account_no.strip())
+        if id_number is not None:
+            stmt = stmt.where(Customer.id_number == id_number.strip().upper())
+        if name is not None:
+            stmt = stmt.where(Customer.name.like(_like(name.strip()), escape="\\"))
+        if q is not None and q.strip():
+            text = q.strip()
+            prefix = _like(text)[1:]  # "abc%": a prefix
+            phones = select(CustomerPhone.customer_id).where(
+                CustomerPhone.phone.like(prefix, escape="\\")
+            )
+            stmt = stmt.where(
+                or_(
+                    Customer.name.like(_like(text), escape="\\"),
+                    Customer.address.like(_like(text), escape="\\"),
+                    Customer.account_no.like(prefix, escape="\\"),
+                    Customer.id_number.like(prefix, escape="\\"),
+                    Customer.id.in_(phones),
+                )
+            )
+        with self._db.transaction() as s:
+            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            rows = list(s.scalars(stmt.order_by(Customer.id).limit(limit).offset(offset)))
+            return [_record(s, r) for r in rows], int(total)
+
+    def calls(self, customer_id: int, limit: int = 100) -> list[CustomerCall]:
+        """The customer's calls, newest first: CDRs linked to it or from one of its phones."""
+        with self._db.transaction() as s:
+            require(s, Customer, customer_id, "customer")
+            phones = select(CustomerPhone.phone).where(CustomerPhone.customer_id == customer_id)
+            stmt = (
+                select(Cdr)
+                .where(or_(Cdr.customer_id == customer_id, Cdr.caller.in_(phones)))
+                .order_by(Cdr.start_time.desc(), Cdr.id.desc())
+                .limit(limit)
+            )
+            return [to_record(CustomerCall, r) for r in s.scalars(stmt)]
+
+    def owns_call(self, customer_id: int, call_id: str) -> bool:
+        """Whether the call is one of the customer's (as listed by ``calls``)."""
+        with self._db.transaction() as s:
+            phones = select(CustomerPhone.phone).where(CustomerPhone.customer_id == customer_id)
+            stmt = select(Cdr.id).where(
+                Cdr.call_id == call_id,
+                or_(Cdr.customer_id == customer_id, Cdr.caller.in_(phones)),
+            )
+            return s.scalar(stmt) is not None

@@ -3,8 +3,8 @@
 Workflow (``TRANSITIONS``; every other move raises ``InvalidTransition`` and changes nothing):
 new → dispatched | resolved; dispatched → dispatched (re-dispatch) | in_progress | resolved;
 in_progress → dispatched | resolved; resolved → closed | in_progress (reopen); closed → nothing.
-``dispatched`` needs a unit. Each creation, move and comment adds a ``ticket_history`` row in the
-same transaction as the change itself.
+``dispatched`` needs a unit. Each creation, move, edit and comment adds a ``ticket_history`` row
+in the same transaction as the change itself.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from callcenter.storage.errors import InvalidTransition, NotFound, ValidationFailed
@@ -115,6 +115,22 @@ class UnitRepo(Repo):
             stmt = select(UnitMember.user_id).where(UnitMember.unit_id == unit_id)
             return sorted(s.scalars(stmt))
 
+    def get(self, unit_id: int) -> UnitRecord | None:
+        with self._db.transaction() as s:
+            row = s.get(Unit, unit_id)
+            return None if row is None else to_record(UnitRecord, row)
+
+    def units_of(self, user_id: int) -> list[UnitRecord]:
+        """The units a user is a member of (by code)."""
+        stmt = (
+            select(Unit)
+            .join(UnitMember, UnitMember.unit_id == Unit.id)
+            .where(UnitMember.user_id == user_id)
+            .order_by(Unit.code)
+        )
+        with self._db.transaction() as s:
+            return [to_record(UnitRecord, r) for r in s.scalars(stmt)]
+
 
 def _history(
     s: Session, row: Ticket, actor: str, action: str, now: datetime, comment: str, frm: str | None
@@ -183,6 +199,53 @@ class TicketRepo(Repo):
             s.flush()
             return to_record(TicketRecord, row)
 
+    def update(
+        self,
+        ticket_id: int,
+        actor: str,
+        now: datetime,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        category: str | None = None,
+        priority: str | None = None,
+        due_at: datetime | None = None,
+        clear_due: bool = False,
+        customer_id: int | None = None,
+    ) -> TicketRecord:
+        """Edit the given fields of an open ticket; the history names what changed."""
+        if priority is not None:
+            check_in(priority, TICKET_PRIORITIES, "priority")
+        if title is not None and not title.strip():
+            raise ValidationFailed("a ticket needs a title")
+        with self._db.transaction() as s:
+            row = require(s, Ticket, ticket_id, "ticket")
+            if row.status == "closed":
+                raise InvalidTransition("ticket", "closed", "edited")
+            if customer_id is not None:
+                require(s, Customer, customer_id, "customer")
+            changed = []
+            for name, value in (
+                ("title", title),
+                ("description", description),
+                ("category", category),
+                ("priority", priority),
+                ("due_at", due_at),
+                ("customer_id", customer_id),
+            ):
+                if value is not None and getattr(row, name) != value:
+                    setattr(row, name, value)
+                    changed.append(name)
+            if clear_due and row.due_at is not None:
+                row.due_at = None
+                changed.append("due_at")
+            if changed:
+                row.updated_at = now
+                entry = _history(s, row, actor, "edited", now, ", ".join(changed), row.status)
+                entry.to_status = None
+            s.flush()
+            return to_record(TicketRecord, row)
+
     def comment(self, ticket_id: int, actor: str, text: str, now: datetime) -> HistoryRecord:
         if not text.strip():
             raise ValidationFailed("a comment needs text")
@@ -224,7 +287,64 @@ class TicketRepo(Repo):
         limit: int = 100,
     ) -> list[TicketRecord]:
         """Newest first; ``overdue_at`` keeps open tickets whose due time is before it."""
+        found, _ = self.find(
+            status=status,
+            customer_id=customer_id,
+            unit_id=unit_id,
+            overdue_at=overdue_at,
+            limit=limit,
+        )
+        return found
+
+    def find(
+        self,
+        *,
+        status: str | None = None,
+        customer_id: int | None = None,
+        unit_id: int | None = None,
+        overdue_at: datetime | None = None,
+        q: str | None = None,
+        category: str | None = None,
+        priority: str | None = None,
+        created_by: str | None = None,
+        call_id: str | None = None,
+        created_since: datetime | None = None,
+        open_only: bool = False,
+        visible_units: frozenset[int] | None = None,
+        visible_creator: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[TicketRecord], int]:
+        """(page newest first, total). ``q`` matches the number or a part of the title or
+        description; ``visible_units`` / ``visible_creator`` restrict the result to tickets of
+        those units or created by that user (what a unit member may see)."""
         stmt = select(Ticket)
+        if visible_units is not None:
+            stmt = stmt.where(
+                or_(Ticket.unit_id.in_(sorted(visible_units)), Ticket.created_by == visible_creator)
+            )
+        for column, value in (
+            (Ticket.category, category),
+            (Ticket.priority, priority),
+            (Ticket.created_by, created_by),
+            (Ticket.call_id, call_id),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if created_since is not None:
+            stmt = stmt.where(Ticket.created_at >= created_since)
+        if open_only:
+            stmt = stmt.where(Ticket.status.not_in(("resolved", "closed")))
+        if q is not None and q.strip():
+            text = q.strip()
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(
+                or_(
+                    Ticket.number == text,
+                    Ticket.title.like(pattern, escape="\\"),
+                    Ticket.description.like(pattern, escape="\\"),
+                )
+            )
         if status is not None:
             stmt = stmt.where(Ticket.status == status)
         if customer_id is not None:
@@ -235,6 +355,7 @@ class TicketRepo(Repo):
             stmt = stmt.where(
                 Ticket.due_at < overdue_at, Ticket.status.not_in(("resolved", "closed"))
             )
-        stmt = stmt.order_by(Ticket.id.desc()).limit(limit)
         with self._db.transaction() as s:
-            return [to_record(TicketRecord, r) for r in s.scalars(stmt)]
+            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            page = stmt.order_by(Ticket.id.desc()).limit(limit).offset(offset)
+            return [to_record(TicketRecord, r) for r in s.scalars(page)], int(total)
