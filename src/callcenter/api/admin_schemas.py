@@ -101,6 +101,8 @@ class QueueSettingsIn(Body):
     sl_target_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
     sl_target_percent: Annotated[int, Field(ge=0, le=100)] = 80
     max_no_answer: Annotated[int, Field(ge=1, le=100)] = 3
+    # position / expected-wait announcements, stored as given (e.g. position_every_seconds)
+    announcements: dict[str, Any] = Field(default_factory=dict, max_length=32)
 
 
 class QueueIn(Body):

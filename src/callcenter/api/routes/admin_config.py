@@ -5,10 +5,16 @@ holidays, business categories, system parameters, and the audit log (SPEC §13).
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, datetime, time
+from importlib import resources
+from pathlib import Path as FsPath
 from typing import Annotated, Any
 
+import yaml
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel
+from starlette.responses import FileResponse
 
 from callcenter.acd.errors import QueueExistsError, UnknownQueueError
 from callcenter.api.admin_schemas import (
@@ -29,8 +35,10 @@ from callcenter.api.errors import ERROR_RESPONSES, ApiError
 from callcenter.api.schemas import Ok, Page, Paging
 from callcenter.api.security import ADMIN, Ctx, require
 from callcenter.calls.acd_config import queue_config
-from callcenter.ivr.flow import parse_flow
+from callcenter.ivr.flow import FlowError, parse_flow
 from callcenter.ivr.registry import FlowVersionError
+from callcenter.lookup.demo import DEMO_FLOWS
+from callcenter.media.tts import Tts, TtsError
 from callcenter.storage.repos.audit import AuditRecord
 from callcenter.storage.repos.flows import FlowRecord, PromptRecord
 from callcenter.storage.repos.queues import QueueRecord, QueueSettings
@@ -344,3 +352,104 @@ async def audit_log(
         limit=paging.offset + paging.limit,
     )
     return paging.page(rows)
+
+
+# ------------------------------------- for the administration pages (issue 9)
+class FlowCheckOut(BaseModel):
+    ok: bool
+    name: str
+    problems: list[str]
+    warnings: list[str]
+
+
+class LiveFlowOut(BaseModel):
+    name: str
+    current_version: int | None
+    live_versions: list[int]
+    stored_versions: list[int]
+
+
+class CurrentFlowOut(BaseModel):
+    name: str
+    version: int
+    source: str  # stored | builtin
+    body: dict[str, Any]
+
+
+@router.post("/flows/validate", response_model=FlowCheckOut)
+async def validate_flow(body: FlowIn, ctx: AdminCtx) -> FlowCheckOut:
+    """Check a flow document with the server's parser without storing it (the editor's
+    "validate" button; saving validates again)."""
+    data = dict(body.body)
+    data.setdefault("version", 1)
+    name = str(data.get("name", ""))[:64]
+    try:
+        flow = parse_flow(data)
+    except FlowError as exc:
+        return FlowCheckOut(ok=False, name=name, problems=list(exc.problems), warnings=[])
+    return FlowCheckOut(ok=True, name=flow.name, problems=[], warnings=list(flow.warnings))
+
+
+@router.get("/flow-registry", response_model=list[LiveFlowOut])
+async def flow_registry(ctx: AdminCtx) -> list[LiveFlowOut]:
+    """Every flow the server knows: live in the registry (what new calls use) or stored."""
+    registry = ctx.deps.center.flows
+    stored = await ctx.run(ctx.deps.store.sync.flows.names)
+    out = []
+    for name in sorted(set(registry.names()) | set(stored)):
+        versions = await ctx.run(ctx.deps.store.sync.flows.versions, name)
+        live = list(registry.versions(name))
+        current = registry.current(name).version if name in registry.names() else None
+        out.append(
+            LiveFlowOut(
+                name=name,
+                current_version=current,
+                live_versions=live,
+                stored_versions=sorted(r.version for r in versions),
+            )
+        )
+    return out
+
+
+@router.get("/flows/{name}/current", response_model=CurrentFlowOut)
+async def current_flow(name: Key, ctx: AdminCtx) -> CurrentFlowOut:
+    """The document of the version new calls use: a stored version, or a built-in demo flow
+    (matched by content digest); 404 when the live version's document is not known here."""
+    registry = ctx.deps.center.flows
+    if name not in registry.names():
+        raise ApiError(404, "not_found", f"no live flow {name!r}")
+    live = registry.current(name)
+    rec = await ctx.run(ctx.deps.store.sync.flows.get, name, live.version)
+    if rec is not None:
+        return CurrentFlowOut(name=name, version=live.version, source="stored", body=rec.body)
+    if name in DEMO_FLOWS:
+        asset = resources.files("callcenter").joinpath("data", "flows", f"{name}.yaml")
+        data = yaml.safe_load(asset.read_text("utf-8"))
+        if parse_flow(data).digest == live.digest:
+            return CurrentFlowOut(name=name, version=live.version, source="builtin", body=data)
+    raise ApiError(404, "not_found", f"the document of flow {name!r} v{live.version} is not known")
+
+
+_TTS: dict[str, Tts] = {}  # one preview synthesiser per process (its cache, its pending set)
+
+
+@router.get(
+    "/prompts/{name}/{language}/audio",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}}},
+)
+async def prompt_audio(
+    name: Key,
+    language: Annotated[str, Path(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")],
+    ctx: AdminCtx,
+) -> FileResponse:
+    """Listen to a text prompt: its text spoken by the server's TTS (8 kHz WAV)."""
+    rec = await ctx.run(ctx.deps.store.sync.prompts.get, name, language)
+    if rec is None or not rec.text:
+        raise ApiError(404, "not_found", f"no text prompt {name}/{language}")
+    tts = _TTS.setdefault("preview", Tts(FsPath(tempfile.gettempdir()) / "cc-prompt-preview"))
+    try:
+        path = await tts.synth(rec.text, language.split("-")[0])
+    except TtsError as exc:
+        raise ApiError(409, "tts_failed", str(exc)[:300]) from exc
+    return FileResponse(path, media_type="audio/wav")
