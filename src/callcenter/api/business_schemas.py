@@ -209,6 +209,7 @@ class TicketMetaOut(BaseModel):
     transitions: dict[str, list[str]]
     units: list[UnitOut]
     my_units: list[int]
+    business_categories: list[CategoryOut]  # IVR categories = wrap-up codes (enabled ones)
 
 
 class MyDayOut(BaseModel):
@@ -221,3 +222,4 @@ class MyDayOut(BaseModel):
     average_talk_seconds: float
     tickets_created: int
     tickets_open: int
+    wrapup_seconds: dict[str, float]  # after-call work per queue of the agent (for countdowns)

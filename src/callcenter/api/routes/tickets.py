@@ -195,7 +195,9 @@ async def _ticket(ctx: Ctx, r: Renderer, ticket_id: int, *, update: bool) -> Tic
 async def meta(ctx: Anyone) -> TicketMetaOut:
     """Categories, priorities, statuses and their moves, units (and the caller's units)."""
     me = await who(ctx)
-    units = await ctx.run(ctx.deps.store.sync.units.all)
+    store = ctx.deps.store.sync
+    units = await ctx.run(store.units.all)
+    business = await ctx.run(store.categories.all, enabled_only=True)
     return TicketMetaOut(
         categories=await categories(ctx),
         priorities=list(TICKET_PRIORITIES),
@@ -203,6 +205,7 @@ async def meta(ctx: Anyone) -> TicketMetaOut:
         transitions={k: sorted(v, key=TICKET_STATUSES.index) for k, v in TRANSITIONS.items()},
         units=[UnitOut.model_validate(asdict(u)) for u in units],
         my_units=sorted(me.units),
+        business_categories=[CategoryOut(code=c.code, name=c.name) for c in business],
     )
 
 
@@ -217,7 +220,15 @@ async def my_day(ctx: Anyone, since: Annotated[datetime | None, Query()] = None)
     store = ctx.deps.store.sync
     answered = 0
     talk = 0.0
+    wrapup: dict[str, float] = {}
     if me.agent_id is not None:
+        agent = await ctx.run(store.agents.get, me.agent_id)
+        for membership in await ctx.run(store.queues.queues_of, me.agent_id):
+            queue = await ctx.run(store.queues.get, membership.queue)
+            if agent is not None and agent.wrapup_seconds is not None:
+                wrapup[membership.queue] = float(agent.wrapup_seconds)
+            elif queue is not None:
+                wrapup[membership.queue] = float(queue.settings.wrapup_seconds)
         cdrs = await ctx.run(store.cdrs.search, start, now, agent_id=me.agent_id, limit=10_000)
         done = [c for c in cdrs if c.answer_time is not None]
         answered = len(done)
@@ -236,6 +247,7 @@ async def my_day(ctx: Anyone, since: Annotated[datetime | None, Query()] = None)
         average_talk_seconds=talk / answered if answered else 0.0,
         tickets_created=created,
         tickets_open=still_open,
+        wrapup_seconds=wrapup,
     )
 
 
