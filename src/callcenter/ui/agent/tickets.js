@@ -63,11 +63,14 @@ function onEvent(ev) {
   const p = ev.payload || {};
   const byOther = p.actor !== S.me.user.username;
   if (byOther) {
-    if (ev.type === 'TicketTransitioned') {
+    const toMyUnit = S.meta && S.meta.my_units.includes(p.unit_id);
+    if (ev.type === 'TicketTransitioned' && p.status === 'dispatched' && toMyUnit) {
+      toast(t('tk.created_live', { number: p.number }), 'info', 6000);
+    } else if (ev.type === 'TicketTransitioned') {
       toast(t('tk.changed_live', { number: p.number, status: label('status', p.status), who: p.actor }), 'info', 6000);
     } else if (ev.type === 'TicketCommented') {
       toast(t('tk.commented_live', { number: p.number, who: p.actor }), 'info');
-    } else if (ev.type === 'TicketCreated' && S.meta && S.meta.my_units.includes(p.unit_id)) {
+    } else if (ev.type === 'TicketCreated' && toMyUnit) {
       toast(t('tk.created_live', { number: p.number }), 'info');
     }
   }
