@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
-from callcenter.acd import direct
+from callcenter.acd import takeover
 from callcenter.acd.errors import (
     CallAlreadyQueuedError,
     NoSuchOfferError,
@@ -30,7 +30,7 @@ from callcenter.acd.strategies import RANKINGS
 from callcenter.acd.views import EntryView, QueueView
 
 
-class Acd(direct.DirectCommands):
+class Acd(takeover.TakeoverCommands):
     """Queues, callers and agents; deterministic for a given ``rng`` seed and command order."""
 
     def __init__(self, rng: random.Random, limits: LoginLimits | None = None) -> None:

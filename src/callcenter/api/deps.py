@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from callcenter.acd import Acd
 from callcenter.acd.events import Output
+from callcenter.calls.control import CallControl
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.storage.aio import AsyncStorage
 from callcenter.storage.store import Storage
@@ -23,9 +24,12 @@ EventListener = Callable[[int, str, dict[str, Any], str | None, int | None], Non
 
 
 class CallLeg(Protocol):
-    """A call the center is carrying; the API can only hang it up."""
+    """A call the center is carrying: hang it up, or control it (calls/control.py)."""
 
     def hangup_all(self, reason: str) -> None: ...
+
+    @property
+    def control(self) -> CallControl: ...
 
 
 class Directory(Protocol):
@@ -53,6 +57,9 @@ class Center(Protocol):
 
     @property
     def recording_policies(self) -> dict[str, str]: ...
+
+    @property
+    def answer_modes(self) -> dict[str, str]: ...
 
     @property
     def listeners(self) -> list[EventListener]: ...

@@ -122,6 +122,7 @@ class AgentLoginIn(Body):
     skills: Skills | None = None
     password: Password | None = None
     ready: bool = True
+    answer_mode: Literal["phone", "desktop"] = "phone"
 
 
 class BusyIn(Body):

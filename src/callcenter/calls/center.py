@@ -85,6 +85,9 @@ class ContactCenter:
         self.wall: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.recording_policies: dict[str, str] = {}
         self.announce_every: dict[str, float] = {}  # queue -> seconds between announcements
+        # agent id -> "desktop" when the agent answers from the desktop (the phone is then
+        # called with auto-answer), set at login; absent: the phone rings as usual.
+        self.answer_modes: dict[str, str] = {}
         # Called with every event once it is in the event log: (seq, type, payload, call_id,
         # agent_id). The API's WebSocket stream and webhooks subscribe here.
         self.listeners: list[Callable[[int, str, dict[str, Any], str | None, int | None], None]]

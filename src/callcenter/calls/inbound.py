@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,8 @@ from callcenter.acd.errors import AcdError
 from callcenter.acd.events import CallLeftQueue, CallOverflowed, CallQueued, OfferToAgent
 from callcenter.acd.model import DestinationKind
 from callcenter.calls.agents import contact_address
-from callcenter.calls.events import CallBridged, CallClosed
+from callcenter.calls.control import CallControl
+from callcenter.calls.events import CallBridged, CallClosed, CallOffered
 from callcenter.calls.media_session import MediaSession, NoCodec
 from callcenter.ivr.runner import IvrSession
 from callcenter.logs import get_logger
@@ -36,6 +37,7 @@ from callcenter.storage.repos.calls import CallTimes
 
 if TYPE_CHECKING:
     from callcenter.calls.center import ContactCenter
+    from callcenter.sip.ua import InDialogRequest
 
 log = get_logger("callcenter.inbound")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -63,12 +65,20 @@ def _position_text(position: int, expected_wait: float) -> str:
 
 @dataclass
 class AgentLeg:
-    """The second leg of the call: an agent offered by the ACD, or a plain extension or
-    external number (``via_acd`` False: no ACD bookkeeping)."""
+    """A leg we place for this caller: an agent offered by the ACD (``mode`` "offer"), an agent
+    reserved for a transfer or consult outside the queues ("direct", ACD key ``acd_key``), a
+    plain extension or external number ("plain": no ACD bookkeeping), or a supervisor."""
 
     agent_id: str
     queue_id: str
     via_acd: bool = True
+    mode: str = "offer"
+    acd_key: str = ""
+    role: str = "agent"
+    on_answer: Callable[[AgentLeg], Awaitable[None]] | None = None  # instead of bridging
+    on_fail: Callable[[AgentLeg, int], Awaitable[None]] | None = None
+    on_end: Callable[[AgentLeg], Awaitable[None]] | None = None
+    detached: bool = False  # no longer the caller's partner (transferred away, consult...)
     session: MediaSession | None = None
     call: Call | None = None
     withdrawn: bool = False
@@ -109,12 +119,15 @@ class InboundCall:
     caller_gone: bool = False
     answered_by: str | None = None
     legs: int = 0
+    legs_made: int = 0
     writes: list[asyncio.Future[Any]] = field(default_factory=list)
+    control: CallControl = field(init=False)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     times: Times = field(init=False)
 
     def __post_init__(self) -> None:
         self.times = Times(self.center.now())
+        self.control = CallControl(self)
 
     @property
     def acd_id(self) -> str:
@@ -368,7 +381,17 @@ class InboundCall:
             headers.append(("X-CC-Category", self.category))
         if self.customer_id is not None:
             headers.append(("X-CC-Customer", str(self.customer_id)))
-        agent = AgentLeg(out.agent_id, out.queue_id, offered_at=center.now())
+        agent = AgentLeg(out.agent_id, out.queue_id, offered_at=center.now(), acd_key=self.acd_id)
+        desktop = center.answer_modes.get(out.agent_id) == "desktop"
+        mode = "desktop" if desktop else "phone"
+        center.record_event(CallOffered(self.acd_id, out.agent_id, self.call.caller,
+                                        self.call.called, out.queue_id, self.category,
+                                        self.customer_id, mode))  # fmt: skip
+        if desktop:  # the phone rings (and answers itself) when the agent clicks answer
+            self.agent = agent
+            self.times.offered = center.now()
+            self.control.pending_answer = (ext, headers)
+            return
         await self._ring_contact(agent, ext, contact_address(bindings[0]), bindings[0].contact,
                                  headers)  # fmt: skip
         log.info("call.offered", call_id=self.acd_id, agent_id=out.agent_id, extension=ext,
@@ -376,28 +399,39 @@ class InboundCall:
 
     async def _ring_contact(
         self, agent: AgentLeg, ext: str, dest: Address, contact: str,
-        headers: list[tuple[str, str]],
+        headers: list[tuple[str, str]], *, main: bool = True,
     ) -> None:  # fmt: skip
-        """INVITE a registered phone for this caller, with the caller's number as From."""
+        """INVITE a registered phone for this caller, with the caller's number as From.
+        ``main``: the leg becomes the caller's partner (``self.agent``)."""
         svc = self.center.service
         local_ip, _ = svc.ua.endpoint.local_for(dest)
-        sdp = await self._new_leg(agent, local_ip)
+        sdp = await self._new_leg(agent, local_ip, main=main)
         caller = self.call.caller or "anonymous"
         host = f"[{local_ip}]" if ":" in local_ip else local_ip
         agent.call = svc.ua.invite(
             dest, contact, f'"{caller}" <sip:{caller}@{host}>', f"<sip:{ext}@{host}>", sdp,
             self.center.now(), headers,
         )  # fmt: skip
-        svc.watch(agent.call, self._agent_event)
+        self.watch_leg(agent)
         svc.kick()
-        self._leg_started(agent, ext, "agent" if agent.via_acd else "external")
+        role = agent.role if agent.role != "agent" or agent.via_acd else "external"
+        self._leg_started(agent, ext, role)
 
-    async def _new_leg(self, agent: AgentLeg, local_ip: str) -> bytes:
+    def watch_leg(self, agent: AgentLeg) -> None:
+        assert agent.call is not None
         svc = self.center.service
-        leg = await svc.media.create_endpoint(f"{self.acd_id}/b", local_ip, group=self.call.id)
+        svc.watch(agent.call, lambda ev: self._agent_event(agent, ev))
+        svc.dialog_handlers[agent.call.id] = lambda ev: self._leg_request(agent, ev)
+
+    async def _new_leg(self, agent: AgentLeg, local_ip: str, *, main: bool = True) -> bytes:
+        svc = self.center.service
+        self.legs_made += 1
+        name = f"{self.acd_id}/b{self.legs_made}"
+        leg = await svc.media.create_endpoint(name, local_ip, group=self.call.id)
         agent.session = MediaSession(None, leg)
-        self.agent = agent
-        self.times.offered = self.center.now()
+        if main:
+            self.agent = agent
+            self.times.offered = self.times.offered or self.center.now()
         return agent.session.make_offer()
 
     def _leg_started(self, agent: AgentLeg, peer: str, role: str) -> None:
@@ -422,7 +456,8 @@ class InboundCall:
         bindings = self.center.registrar.lookup(ext, self.center.now())
         if not bindings:
             return False
-        agent = AgentLeg(f"ext:{ext}", "", via_acd=False, offered_at=self.center.now())
+        agent = AgentLeg(f"ext:{ext}", "", via_acd=False, offered_at=self.center.now(),
+                         mode="plain")  # fmt: skip
         await self._ring_contact(agent, ext, contact_address(bindings[0]), bindings[0].contact,
                                  [])  # fmt: skip
         return True
@@ -435,34 +470,43 @@ class InboundCall:
         target = trunks.trunks.get(trunk) if trunk else next(iter(trunks.trunks.values()))
         if target is None:
             return False
-        agent = AgentLeg(f"ext:{number}", "", via_acd=False, offered_at=self.center.now())
+        agent = AgentLeg(f"ext:{number}", "", via_acd=False, offered_at=self.center.now(),
+                         mode="plain")  # fmt: skip
         local_ip, _ = self.center.service.ua.endpoint.local_for(target.address)
         sdp = await self._new_leg(agent, local_ip)
         agent.call = trunks.dial(number, self.call.caller or "anonymous", sdp, target.name)
         if agent.call is None:
             return False
-        self.center.service.watch(agent.call, self._agent_event)
+        self.watch_leg(agent)
         self._leg_started(agent, number, "external")
         return True
 
     def withdraw(self, agent_id: str, reason: str) -> None:
         agent = self.agent
-        if agent is None or agent.agent_id != agent_id or agent.call is None:
+        if agent is None or agent.agent_id != agent_id:
             return
         agent.withdrawn = True
+        if agent.call is None:  # a desktop-mode offer never rang the phone
+            self.agent = None
+            self.control.pending_answer = None
+            return
         self.center.service.ua.bye(agent.call, self.center.now())
         self.center.service.kick()
         log.info("call.offer_withdrawn", call_id=self.acd_id, agent_id=agent_id, reason=reason)
 
-    def _agent_event(self, ev: UaEvent) -> None:
-        agent = self.agent
-        if agent is None or getattr(ev, "call", None) is not agent.call:
-            return
+    def _leg_request(self, agent: AgentLeg, ev: InDialogRequest) -> bool:
+        """A request inside one of our legs (hold by re-INVITE, REFER): the controls decide."""
+        return self.control.leg_request(agent, ev)
+
+    def _agent_event(self, agent: AgentLeg, ev: UaEvent) -> None:
         center = self.center
         if isinstance(ev, CallProgress) and not agent.ringing and ev.response.status in (180, 183):
             agent.ringing = True
-            if agent.via_acd:
+            if agent.mode == "offer":
                 center.command(center.acd.offer_ringing, self.acd_id, agent.agent_id, center.now())
+            elif agent.mode == "direct":
+                center.command(center.acd.reserved_ringing, agent.acd_key, agent.agent_id,
+                               center.now())  # fmt: skip
         elif isinstance(ev, CallConfirmed):
             center.spawn(self._agent_answered(agent))
         elif isinstance(ev, CallFailed):
@@ -480,22 +524,35 @@ class InboundCall:
             agent.session.accept_answer(agent.call.remote_sdp)
         except NoCodec:
             svc.ua.bye(agent.call, center.now())
-            if agent.via_acd:
+            if agent.mode == "offer":
                 center.command(center.acd.offer_rejected, self.acd_id, agent.agent_id, center.now())
+            elif agent.mode == "direct":
+                center.command(center.acd.reserved_failed, agent.acd_key, agent.agent_id,
+                               center.now())  # fmt: skip
             return
-        answered = center.acd.offer_answered
-        if agent.via_acd and not center.command(
-            answered, self.acd_id, agent.agent_id, center.now()
-        ):
+        now = center.now()
+        if agent.mode == "offer":
+            ok = center.command(center.acd.offer_answered, self.acd_id, agent.agent_id, now)
+        elif agent.mode == "direct":
+            ok = center.command(center.acd.reserved_answered, agent.acd_key, agent.agent_id, now,
+                                queue_id=self.queue_id or "", category=self.category)  # fmt: skip
+        else:
+            ok = True
+        if not ok:
             svc.ua.bye(agent.call, center.now())
             return
         agent.answered = True
         self._leg_answered(agent)
+        if agent.on_answer is not None:
+            await agent.session.apply_remote(svc.media)
+            await agent.on_answer(agent)
+            return
         self.answered_by = agent.agent_id
-        self.times.talk_start = center.now()
+        self.times.talk_start = self.times.talk_start or center.now()
         self.outcome = "answered"
         await agent.session.apply_remote(svc.media)
         await self._stop_moh()
+        await self.control._stop_music()
         assert self.session is not None
         await svc.media.bridge(self.session.leg, agent.session.leg)
         await self._start_recording(agent)
@@ -512,10 +569,15 @@ class InboundCall:
         await self._release_agent_media(agent)
         if self.agent is agent:
             self.agent = None
-        if not agent.withdrawn and not self.caller_gone and agent.via_acd:
-            center = self.center
+        center = self.center
+        if agent.mode == "direct":
+            center.command(center.acd.reserved_failed, agent.acd_key, agent.agent_id,
+                           center.now())  # fmt: skip
+        if agent.on_fail is not None:
+            await agent.on_fail(agent, status)
+        elif not agent.withdrawn and not self.caller_gone and agent.mode == "offer":
             center.command(center.acd.offer_rejected, self.acd_id, agent.agent_id, center.now())
-        elif not agent.via_acd and not self.caller_gone:
+        elif not agent.withdrawn and not self.caller_gone:
             self.center.spawn(self._unreachable())
         log.info("call.offer_failed", call_id=self.acd_id, agent_id=agent.agent_id, status=status)
 
@@ -525,11 +587,17 @@ class InboundCall:
 
     async def _agent_hung_up(self, agent: AgentLeg) -> None:
         self._leg_ended(agent, "answered" if agent.answered or self.answered_by else "failed")
+        if agent.call is not None:
+            self.center.service.dialog_handlers.pop(agent.call.id, None)
         if agent.answered:
-            if agent.via_acd:
-                self.center.command(self.center.acd.call_ended, self.acd_id, self.center.now())
             agent.answered = False
-            self.hangup_all("agent hung up")
+            if agent.via_acd and not agent.detached:
+                self.center.command(self.center.acd.call_ended, agent.acd_key or self.acd_id,
+                                    self.center.now())  # fmt: skip
+            if agent.on_end is not None:
+                await agent.on_end(agent)
+            elif agent is self.agent and not await self.control.partner_left(agent):
+                self.hangup_all("agent hung up")
         await self._release_agent_media(agent)
 
     async def _release_agent_media(self, agent: AgentLeg) -> None:
@@ -543,8 +611,11 @@ class InboundCall:
         policy = self.center.recording_policy(queue)
         if policy != "all" or self.session is None or agent.session is None:
             return
+        await self._stop_recording()  # a transferred call: one file per agent
         day = datetime.now(UTC).strftime("%Y%m%d")
-        path = self.center.data_dir / "recordings" / day / f"{_SAFE.sub('_', self.acd_id)}.wav"
+        suffix = f"-{self.legs}" if self.legs > 1 else ""
+        path = (self.center.data_dir / "recordings" / day
+                / f"{_SAFE.sub('_', self.acd_id)}{suffix}.wav")  # fmt: skip
         path.parent.mkdir(parents=True, exist_ok=True)
         svc, store = self.center.service, self.center.store
         self.recording = await svc.media.record(self.session.leg, path, agent.session.leg)
@@ -626,6 +697,9 @@ class InboundCall:
         now = self.center.now()
         if self.agent is not None and self.agent.call is not None:
             svc.ua.bye(self.agent.call, now)
+        for other in self.control.other_legs():
+            if other.call is not None:
+                svc.ua.bye(other.call, now)
         if self.call.state != "ended":
             svc.ua.bye(self.call, now)
         self.inputs.put_nowait(("hangup", None))
@@ -643,7 +717,7 @@ class InboundCall:
         if agent is not None and agent.answered:
             agent.answered = False
             if agent.via_acd:
-                center.command(center.acd.call_ended, self.acd_id, now)
+                center.command(center.acd.call_ended, agent.acd_key or self.acd_id, now)
         elif (
             self.queue_id is not None
             and self.outcome not in ("answered", "voicemail")
@@ -657,9 +731,12 @@ class InboundCall:
         if self.call.state != "ended":
             svc.ua.bye(self.call, now)
         svc.kick()
+        await self.control.finish()
         await self._stop_recording()
         if agent is not None:
             await self._release_agent_media(agent)
+            if agent.call is not None:
+                svc.dialog_handlers.pop(agent.call.id, None)
         await self._close_cdr()
         center.forget(self)
 
@@ -674,7 +751,8 @@ class InboundCall:
         ring = ((t.talk_start or end) - t.offered) if t.offered is not None else 0.0
         talk = (end - t.talk_start) if t.talk_start is not None else 0.0
         times = CallTimes(queue_wait_seconds=max(0.0, queue_wait), ring_seconds=max(0.0, ring),
-                          talk_seconds=max(0.0, talk))  # fmt: skip
+                          talk_seconds=max(0.0, talk),
+                          hold_seconds=max(0.0, self.control.hold_seconds))  # fmt: skip
         store = self.center.store
         await store.run(store.sync.cdrs.close_call, self.acd_id, datetime.now(UTC), self.outcome,
                         times, recording_id=self.recording_row)  # fmt: skip

@@ -70,6 +70,9 @@ class CallService:
         self.watchers: dict[str, Callable[[UaEvent], None]] = {}
         # DTMF of a call (RFC 4733 from the media engine, or SIP INFO) by its SIP Call-ID.
         self.dtmf_listeners: dict[str, Callable[[str], None]] = {}
+        # Requests inside legs we placed (re-INVITE for hold, REFER) go to the leg's owner,
+        # which returns False to let the default handling answer.
+        self.dialog_handlers: dict[str, Callable[[InDialogRequest], bool]] = {}
         self.registration_listeners: list[Callable[[object], None]] = []
         self._registrar_timer: asyncio.TimerHandle | None = None
         # Who may call in (None: anyone): trunk IPs, registered phones... set by the runtime.
@@ -188,6 +191,9 @@ class CallService:
     def _in_dialog(self, ev: InDialogRequest) -> None:
         req = ev.request
         now = self.now()
+        handler = self.dialog_handlers.get(ev.call.id)
+        if handler is not None and handler(ev):
+            return
         if req.method == "INVITE":
             ev.call.user_data["refreshed"] = now  # a re-INVITE refreshes the session (RFC 4028)
             session = self.sessions.get(ev.call.id)

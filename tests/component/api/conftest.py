@@ -125,9 +125,17 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     return url
 
 
+class FakeControl:
+    """The call controls of a fake call: no consult is ever up, so hang-up releases all."""
+
+    async def agent_leaves(self, agent_id: str) -> bool:
+        return False
+
+
 @dataclass
 class FakeCall:
     hangups: list[str] = field(default_factory=list)
+    control: FakeControl = field(default_factory=FakeControl)
 
     def hangup_all(self, reason: str) -> None:
         self.hangups.append(reason)
@@ -143,6 +151,7 @@ class FakeCenter:
         self.calls: dict[str, FakeCall] = {}
         self.flows = FlowRegistry()
         self.recording_policies: dict[str, str] = {}
+        self.answer_modes: dict[str, str] = {}
         self.listeners: list[Callable[[int, str, dict[str, Any], str | None, int | None], None]]
         self.listeners = []
         self.clock = 1000.0

@@ -30,6 +30,7 @@ from callcenter.api.schemas import (
     WrapUpCodeIn,
 )
 from callcenter.api.security import AGENT, SUPERVISOR, Ctx, require
+from callcenter.calls.control import ControlError
 from callcenter.storage.repos.agents import AgentRecord
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent"], responses=ERROR_RESPONSES)
@@ -129,6 +130,10 @@ async def login(body: AgentLoginIn, ctx: AgentCtx) -> AgentStateOut:
         login = AgentLogin(str(agent.agent_id), body.seat, Category(body.category), skills, wrapup)
         center = ctx.deps.center
         center.apply(center.acd.login(login, center.now(), ready=body.ready))
+        if body.answer_mode == "desktop":
+            center.answer_modes[str(agent.agent_id)] = "desktop"
+        else:
+            center.answer_modes.pop(str(agent.agent_id), None)
         return current_state(ctx, str(agent.agent_id))
 
 
@@ -191,7 +196,8 @@ async def state(ctx: AgentCtx) -> AgentStateOut:
 
 @router.post("/answer", response_model=AgentStateOut)
 async def answer(ctx: AgentCtx) -> AgentStateOut:
-    """摘机 is done on the phone: this reports why the desktop cannot do it for you."""
+    """摘机 from the desktop: with ``answer_mode`` "desktop" at login, the phone is called with
+    auto-answer now; in phone mode the handset must be lifted (409 ``answer_on_phone``)."""
     agent = await own_agent(ctx)
     agent_id = str(agent.agent_id)
     async with ctx.audit("agent.answer", f"agent:{agent_id}"):
@@ -200,6 +206,10 @@ async def answer(ctx: AgentCtx) -> AgentStateOut:
             raise ApiError(409, "not_logged_in", f"agent {agent_id} is not logged in")
         if view.activity is Activity.ON_CALL:
             return current_state(ctx, agent_id)  # already answered: idempotent
+        from callcenter.api.routes.call_control import answer_from_desktop  # (import cycle)
+
+        if await answer_from_desktop(ctx, agent_id):
+            return current_state(ctx, agent_id)
         if view.activity in (Activity.RESERVED, Activity.RINGING):
             raise ApiError(
                 409,
@@ -218,11 +228,17 @@ async def hangup(ctx: AgentCtx) -> AgentStateOut:
     center = ctx.deps.center
     async with ctx.audit("agent.hangup", f"agent:{agent_id}"):
         view = view_or_none(ctx, agent_id)
-        call = None if view is None or view.call_id is None else center.calls.get(view.call_id)
+        key = None if view is None or view.call_id is None else view.call_id.split("#", 1)[0]
+        call = None if key is None else center.calls.get(key)
         if view is None or view.activity is not Activity.ON_CALL or call is None:
             raise ApiError(409, "not_on_call", f"agent {agent_id} has no call up")
         assert view.call_id is not None
         center.record_event(HangUpRequested(view.call_id, agent_id, ctx.actor))
+        try:
+            if await call.control.agent_leaves(agent_id):
+                return current_state(ctx, agent_id)
+        except ControlError:
+            pass  # not this agent's leg to leave (e.g. a consult leg): release the call
         call.hangup_all("agent hung up (desktop)")
     return current_state(ctx, agent_id)
 
