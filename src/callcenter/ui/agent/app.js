@@ -213,16 +213,21 @@ async function startDesktop() {
   root.append(top, unitMode ? null : stateBar(), main);
   applyI18n(root);
   renderWho();
+  const showConn = (status) => {
+    const up = status === 'open' || status === 'resync';
+    conn.classList.toggle('off', !up);
+    conn.textContent = up ? t('common.online') : t('common.offline');
+    conn.dataset.status = status;
+  };
   window.addEventListener('langchange', () => {
     applyI18n(root);
     renderWho();
+    if (conn.dataset.status) showConn(conn.dataset.status);
     emit('lang');
   });
   stream = connectEvents(onEvent, {
     onStatus: (status) => {
-      conn.classList.toggle('off', status !== 'open' && status !== 'resync');
-      conn.textContent = status === 'open' || status === 'resync' ? t('common.online') : t('common.offline');
-      conn.dataset.status = status;
+      showConn(status);
       if (status === 'resync') resync(true);
       if (status === 'unauthenticated') window.location.reload();
     },

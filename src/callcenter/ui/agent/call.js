@@ -4,7 +4,7 @@
 import { ApiError, api } from '../common/api.js';
 import { t } from '../common/i18n.js';
 import { clear, confirmDialog, el, errorText, fmtDuration, toast } from '../common/ui.js';
-import { S, act, businessLabel, emit, on } from './store.js';
+import { S, act, businessLabel, emit, on, preserving } from './store.js';
 
 const CONTROL_EVENTS = new Set(['CallHeld', 'CallResumed', 'CallTransferred', 'ConsultStarted',
   'ConsultEnded', 'ConferenceStarted', 'PlayStringStarted', 'RecordingStarted', 'RecordingPaused',
@@ -27,7 +27,7 @@ export function callPanel() {
   on('event', onEvent);
   on('state', onState);
   on('resync', () => resyncCall());
-  on('lang', render);
+  on('lang', () => preserving(box, render));
   on('tick', tickDuration);
   on('shortcut', (what) => {
     if (what === 'answer') answer();
@@ -58,8 +58,8 @@ function currentId() {
 
 function onEvent(ev) {
   const p = ev.payload || {};
-  if (ev.type === 'OfferToAgent' && mineEvent(ev)) {
-    startOffer(p.call_id, p.queue_id, p.category);
+  if ((ev.type === 'OfferToAgent' || ev.type === 'CallOffered') && mineEvent(ev)) {
+    startOffer(p.call_id, p.queue_id, p.category, p.caller, p.answer_mode);
   } else if (ev.type === 'CancelOffer' && mineEvent(ev) && S.offer && S.offer.call_id === p.call_id && !S.call) {
     if (p.reason !== 'answered') toast(t('call.missed', { reason: p.reason }), 'warn');
     S.offer = null;
@@ -67,7 +67,7 @@ function onEvent(ev) {
   } else if (ev.type === 'CallBridged' && (mineEvent(ev) || ev.call_id === currentId())) {
     const base = S.offer && S.offer.call_id === ev.call_id ? S.offer : { call_id: ev.call_id };
     S.call = { ...base, caller: p.caller || base.caller, category: p.category || base.category,
-      customer_id: p.customer_id ?? (base.pop && base.pop.customer_id) };
+      customer_id: p.customer_id ?? base.customer_id ?? null };
     S.offer = null;
     S.answeredAt = Date.now();
     refreshCallInfo();
@@ -130,8 +130,17 @@ async function resyncCall() {
   if (S.state) onState(S.state);
 }
 
-async function startOffer(callId, queue, category) {
-  S.offer = { call_id: callId, queue, category, caller: null, pop: null };
+async function startOffer(callId, queue, category, caller, mode) {
+  if (S.call && S.call.call_id === callId) return;
+  if (S.offer && S.offer.call_id === callId) { // OfferToAgent and CallOffered: one offer
+    S.offer.queue = S.offer.queue || queue;
+    S.offer.category = S.offer.category || category;
+    S.offer.caller = S.offer.caller || caller;
+    S.offer.mode = mode || S.offer.mode;
+    render();
+    return;
+  }
+  S.offer = { call_id: callId, queue, category, caller: caller || null, mode: mode || null, pop: null };
   render();
   await loadPop(S.offer);
 }
@@ -266,7 +275,8 @@ function renderOffer() {
     el('div', { class: 'kv' }, el('span', { class: 'k' }, t('call.customer')), customerLine(o)),
     el('div', { class: 'row' },
       el('button', { class: 'btn btn-ok btn-big', type: 'button', dataset: { testid: 'btn-answer' },
-        onclick: answer }, t('call.answer'), el('kbd', {}, 'Alt+A')))));
+        onclick: answer }, t('call.answer'), el('kbd', {}, 'Alt+A'))),
+    o.mode === 'phone' ? el('div', { class: 'muted' }, t('call.answer_on_phone')) : null));
 }
 
 let durationNode = null;

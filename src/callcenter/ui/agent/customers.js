@@ -4,7 +4,7 @@
 import { ApiError, api } from '../common/api.js';
 import { t } from '../common/i18n.js';
 import { clear, confirmDialog, el, errorText, fmtDuration, fmtTime, toast } from '../common/ui.js';
-import { S, act, businessLabel, emit, label, on, ticketCategoryLabel, yuan } from './store.js';
+import { S, act, businessLabel, emit, label, on, preserving, ticketCategoryLabel, yuan } from './store.js';
 
 const KEYS = ['q', 'phone', 'account_no', 'name', 'id_number'];
 const RE = {
@@ -41,7 +41,7 @@ export function customerPanel() {
     form.querySelector('[data-testid="cust-new"]').textContent = t('cust.new');
   };
   relabel();
-  on('lang', () => { relabel(); render(); });
+  on('lang', () => { relabel(); preserving(body, render); });
   on('pop', onPop);
   on('open-customer', (id) => openCustomer(id));
   on('shortcut', (what) => { if (what === 'search') query.focus(); });

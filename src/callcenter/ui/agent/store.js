@@ -81,3 +81,20 @@ export function yuan(fen) {
   const abs = Math.abs(n);
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
+
+// Re-render (e.g. after a language switch) without losing what was typed: values of inputs,
+// selects and text areas with a data-testid are put back after ``renderFn`` (may be async).
+export async function preserving(container, renderFn) {
+  const values = {};
+  container.querySelectorAll('input[data-testid], select[data-testid], textarea[data-testid]')
+    .forEach((node) => {
+      values[node.dataset.testid] = node.type === 'checkbox' ? node.checked : node.value;
+    });
+  await renderFn();
+  for (const [testid, value] of Object.entries(values)) {
+    const node = container.querySelector(`[data-testid="${testid}"]`);
+    if (!node) continue;
+    if (node.type === 'checkbox') node.checked = value;
+    else node.value = value;
+  }
+}

@@ -5,7 +5,7 @@
 import { ApiError, api } from '../common/api.js';
 import { t } from '../common/i18n.js';
 import { clear, el, errorText, fmtTime, toast } from '../common/ui.js';
-import { S, act, emit, label, on, ticketCategoryLabel, unitName } from './store.js';
+import { S, act, emit, label, on, preserving, ticketCategoryLabel } from './store.js';
 
 const TICKET_EVENTS = new Set(['TicketCreated', 'TicketUpdated', 'TicketTransitioned', 'TicketCommented']);
 const STATUS_CLASS = { new: 'badge-info', dispatched: 'badge-warn', in_progress: 'badge-busy',
@@ -49,7 +49,7 @@ export function ticketPanel(options = {}) {
     newBtn.textContent = t('tk.new');
   };
   relabel();
-  on('lang', () => { relabel(); render(); });
+  on('lang', () => { relabel(); preserving(body, render); });
   on('new-ticket', (prefill) => { emit('select-tab', 'tickets'); openForm(prefill || {}); });
   on('open-ticket', (id) => openTicket(id));
   on('event', onEvent);
@@ -115,9 +115,9 @@ function openForm(prefill) {
 
 function render() {
   clear(body);
-  if (view.mode === 'list') renderList();
-  else if (view.mode === 'detail') renderDetail();
-  else renderForm();
+  if (view.mode === 'list') return renderList();
+  if (view.mode === 'detail') return renderDetail();
+  return renderForm();
 }
 
 function statusBadge(status, testid) {
