@@ -61,6 +61,11 @@ def test_pop_answer_ticket_dispatch_unit_update_live(center: Center, desktops: D
     expect(agent.locator('[data-testid="state"]')).to_have_attribute("data-state", "on_call")
     expect(agent.locator('[data-testid="call-caller"]')).to_have_text("13800000001")
     both_languages(agent, "on-call")
+    # hold and resume from the page (the call-control API; the caller hears music meanwhile)
+    agent.click('[data-testid="btn-hold"]')
+    expect(agent.locator('[data-testid="oncall"]')).to_contain_text("已保持", timeout=10_000)
+    agent.click('[data-testid="btn-hold"]')
+    expect(agent.locator('[data-testid="oncall"]')).to_contain_text("通话中", timeout=10_000)
 
     # a complaint ticket from the call, dispatched to 城北抢修班 at once
     agent.click('[data-testid="oncall"] ~ .controls [data-testid="btn-call-ticket"]')
@@ -133,9 +138,18 @@ def test_pop_answer_ticket_dispatch_unit_update_live(center: Center, desktops: D
     mine = [c for c in cdr_calls if c["call_id"] == call_id]
     assert mine and mine[0]["agent_id"] == 1001 and mine[0]["outcome"] == "answered"
 
-    # the customer record: the call is in its history
+    # the customer record: the call is in its history, its recording plays in the page
     agent.click('[data-testid="tab-customers"]')
+    agent.click('[data-testid="cust-tab-tickets"]')
+    expect(agent.locator('[data-testid="cust-subpane"]')).to_contain_text(number)
+    agent.click('[data-testid="cust-tab-calls"]')
     expect(agent.locator('[data-testid="call-row"]').first).to_be_visible()
+    agent.locator('[data-testid="play-recording"]').first.click()
+    src = agent.locator(".player audio").get_attribute("src")
+    assert src is not None and call_id in src.replace("%40", "@")
+    played = agent.request.get(f"{desktops.base}{src}")
+    assert played.ok and played.headers["content-type"] == "audio/wav"
+    assert played.body()[:4] == b"RIFF" and len(played.body()) > 8000
     both_languages(agent, "customer")
 
 
