@@ -188,7 +188,7 @@ async function startDesktop() {
   const customers = customerPanel();
   const tickets = ticketPanel({ unitMode });
   const tabList = unitMode
-    ? [['tickets', 'tab.tickets', tickets]]
+    ? [['tickets', 'tab.tickets', tickets], ['customers', 'tab.customers', customers]]
     : [['customers', 'tab.customers', customers], ['tickets', 'tab.tickets', tickets]];
   const tabButtons = {};
   function select(name) {
@@ -210,7 +210,7 @@ async function startDesktop() {
     : el('main', { class: 'layout' },
       el('aside', { class: 'side' }, callPanel()),
       el('section', { class: 'work' }, tabs, panes));
-  root.append(top, unitMode ? null : stateBar(), main);
+  root.append(...[top, unitMode ? null : stateBar(), main].filter(Boolean));
   applyI18n(root);
   renderWho();
   const showConn = (status) => {
