@@ -91,6 +91,14 @@ def test_customer_create_edit_delete_with_validation_and_audit(api: Api) -> None
     assert ("customer.create", "ok") in audit and ("customer.delete", "ok") in audit
     assert ("customer.delete", "failed") in audit and ("customer.update", "failed") in audit
     drain(api)
+
+    def customer_events(who: str) -> list[str]:
+        items = api.client.get("/api/v1/events?limit=1000", headers=hdr(api, who)).json()["items"]
+        return [e["type"] for e in items if e["type"].startswith("Customer")]
+
+    changes = ["CustomerCreated", "CustomerUpdated", "CustomerDeleted"]
+    assert customer_events("a1002") == changes  # staff see them (a record they may have open)
+    assert customer_events("unit1") == []  # a unit member does not
     kinds = [e.type for e in api.store.events.since(0, 1000)]
     assert [k for k in kinds if k.startswith("Customer")] == [
         "CustomerCreated", "CustomerUpdated", "CustomerDeleted"]  # fmt: skip

@@ -300,7 +300,7 @@ function renderCall() {
   tickDuration();
   box.appendChild(head);
   if (ci && ci.supervised_by) {
-    box.appendChild(el('div', { class: 'badge badge-info' }, t('call.supervised', { who: ci.supervised_by, mode: '' })));
+    box.appendChild(el('div', { class: 'badge badge-info' }, t('call.supervised', { who: ci.supervised_by })));
   }
   const held = ci && ci.held;
   box.appendChild(el('div', { class: 'row controls' },

@@ -108,7 +108,7 @@ register({
     'call.dialing': '正在呼叫 {target}…',
     'call.ended': '通话已结束',
     'call.missed': '来电未接（{reason}）',
-    'call.supervised': '班长 {who} 正在{mode}',
+    'call.supervised': '班长 {who} 正在监控本通话',
     'call.new_ticket': '建投诉单',
     'call.controls_unavailable': '通话控制暂不可用',
     // wrap-up
@@ -368,7 +368,7 @@ register({
     'call.dialing': 'Calling {target}…',
     'call.ended': 'Call ended',
     'call.missed': 'Call missed ({reason})',
-    'call.supervised': 'Supervisor {who}: {mode}',
+    'call.supervised': 'Supervisor {who} is on this call',
     'call.new_ticket': 'New ticket',
     'call.controls_unavailable': 'Call controls are not available',
     'wrap.title': 'Wrap-up',
