@@ -204,3 +204,22 @@ def test_unknown_caller_is_created_from_the_pop_form(center: Center, desktops: D
     expect(agent.locator('[data-testid="state"]')).to_have_attribute("data-state", "busy")
     agent.keyboard.press("Alt+R")
     expect(agent.locator('[data-testid="state"]')).to_have_attribute("data-state", "ready")
+
+    # edit the new record, then delete it: cancelled once, confirmed the second time
+    agent.click('[data-testid="cust-edit"]')
+    form = agent.locator('[data-testid="cust-form"]')
+    form.locator('[data-testid="cf-phones"]').fill("13912345678, 010-1234")
+    form.locator('[data-testid="cf-save"]').click()
+    expect(form.locator('[data-testid="cf-phones-error"]')).to_contain_text("010-1234")
+    form.locator('[data-testid="cf-phones"]').fill("13912345678, 01061234567")
+    form.locator('[data-testid="cf-save"]').click()
+    expect(agent.locator('[data-testid="cust-detail"]')).to_contain_text("01061234567")
+    agent.click('[data-testid="cust-delete"]')
+    expect(agent.locator(".modal")).to_contain_text("马晓东")
+    shot(agent, "delete-confirm", "en")
+    agent.click('[data-testid="confirm-cancel"]')
+    expect(agent.locator('[data-testid="cust-detail"]')).to_be_visible()
+    agent.click('[data-testid="cust-delete"]')
+    agent.click('[data-testid="confirm-ok"]')
+    expect(agent.locator('[data-testid="cust-detail"]')).to_be_hidden()
+    assert http.get("/api/v1/customers", params={"phone": "13912345678"}).json()["total"] == 0
