@@ -107,7 +107,7 @@ export async function openCustomer(id) {
 }
 
 function openForm(customer, prefill, fromCall) {
-  view = { mode: 'form', customer, prefill: prefill || {}, fromCall };
+  view = { mode: 'form', customer, prefill: prefill || {}, fromCall, errors: {} };
   render();
 }
 
@@ -270,6 +270,13 @@ function renderForm() {
     return el('label', { class: 'field' }, el('span', {}, t(attrs.labelKey)), fields[name], errors[name]);
   };
   const src = c || pre;
+  // an error is [i18n key, vars] (translated again after a language switch) or a server text
+  const bad = (name, key, vars) => {
+    view.errors = view.errors || {};
+    view.errors[name] = [key, vars];
+    errors[name].textContent = t(key, vars); // a server text is not a key: shown as it is
+    fields[name].classList.add('invalid');
+  };
   const formError = el('div', { class: 'form-error', role: 'alert', dataset: { testid: 'cf-error' } });
   const form = el('form', { class: 'card', novalidate: true, dataset: { testid: 'cust-form' } },
     el('h3', {}, c ? t('cust.form_edit') : t('cust.form_new')),
@@ -289,21 +296,21 @@ function renderForm() {
     ev.preventDefault();
     for (const name of Object.keys(errors)) { errors[name].textContent = ''; fields[name].classList.remove('invalid'); }
     formError.textContent = '';
-    const bad = (name, text) => { errors[name].textContent = text; fields[name].classList.add('invalid'); };
+    view.errors = {};
     const account = fields.account_no.value.trim();
     const name = fields.name.value.trim();
     const phones = fields.phones.value.split(/[,，;；\s]+/).map((p) => p.trim()).filter(Boolean);
     const idNumber = fields.id_number.value.trim().toUpperCase();
     let valid = true;
-    if (!RE.account.test(account)) { bad('account_no', t('cust.err_account')); valid = false; }
-    if (!name) { bad('name', t('cust.err_name')); valid = false; }
+    if (!RE.account.test(account)) { bad('account_no', 'cust.err_account'); valid = false; }
+    if (!name) { bad('name', 'cust.err_name'); valid = false; }
     const wrong = phones.find((p) => !RE.phone.test(p));
-    if (wrong) { bad('phones', t('cust.err_phone', { phone: wrong })); valid = false; }
-    if (idNumber && !RE.id.test(idNumber)) { bad('id_number', t('cust.err_id')); valid = false; }
+    if (wrong) { bad('phones', 'cust.err_phone', { phone: wrong }); valid = false; }
+    if (idNumber && !RE.id.test(idNumber)) { bad('id_number', 'cust.err_id'); valid = false; }
     let balanceFen = 0;
     if (!c) {
       const money = fields.balance.value.trim() || '0';
-      if (!RE.money.test(money)) { bad('balance', t('cust.err_balance')); valid = false; }
+      if (!RE.money.test(money)) { bad('balance', 'cust.err_balance'); valid = false; }
       else balanceFen = Math.round(Number(money) * 100);
     }
     if (!valid) return;
@@ -322,7 +329,7 @@ function renderForm() {
       openCustomer(saved.id);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'account_exists') {
-        bad('account_no', t('cust.account_exists', { message: err.message }));
+        bad('account_no', 'cust.account_exists', { message: err.message });
       } else if (err instanceof ApiError && Array.isArray(err.details)) {
         for (const d of err.details) {
           const field = (d.loc || [])[1];
@@ -336,5 +343,8 @@ function renderForm() {
     }
   });
   body.appendChild(form);
+  for (const [name, [key, vars]] of Object.entries(view.errors || {})) {
+    if (fields[name]) bad(name, key, vars);
+  }
   (c ? fields.name : fields[src.phones && src.phones.length ? 'account_no' : 'account_no']).focus();
 }
