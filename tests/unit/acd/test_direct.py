@@ -3,7 +3,8 @@
 The property test at the end extends the router's state machine (test_stateful.py) with the new
 commands and checks, besides all of its invariants: an agent is never on two calls, is never
 offered a queue caller while it holds a direct call, the wrap-up after a call goes to the agent
-who had it, and each agent's talk time is the sum of the times it had its calls.
+who had it, and each agent's talk time is the sum of the times it had its calls (and its
+answered-call count counts queue and direct answers, not taken calls).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import invariant, rule
+from hypothesis.stateful import invariant, precondition, rule
 
 from callcenter.acd import (
     Acd,
@@ -492,8 +493,10 @@ class DirectMachine(AcdMachine):
         self.held: dict[str, str] = {}  # call at an agent -> agent (queue or direct)
         self.started: dict[str, float] = {}  # agent -> when its call began
         self.talk: dict[str, float] = {}  # agent -> talk time (since its login)
+        self.answers: dict[str, int] = {}  # agent -> calls answered (queue offers and direct)
         self.out: list[Output] = []
         self.keys = 0
+        self.direct: set[str] = set()  # keys of direct calls (reserved, answered, taken)
 
     # ---- the model, fed by outputs (besides the parent's) -------------------------------------
 
@@ -526,9 +529,12 @@ class DirectMachine(AcdMachine):
         super().on_AgentStateChanged(o)
         agent = o.agent_id
         if o.cause == "login":
-            self.talk[agent] = 0.0
+            self.talk[agent], self.answers[agent] = 0.0, 0
+        if o.cause == "answered":  # offer_answered, reserved_answered; not take
+            self.answers[agent] += 1
         if o.presence is Presence.LOGGED_OUT:
             self.talk.pop(agent, None)
+            self.answers.pop(agent, None)
             self.started.pop(agent, None)
         elif before is Activity.ON_CALL and o.activity is not Activity.ON_CALL:
             assert o.cause in ("call ended", "transferred")
@@ -554,13 +560,16 @@ class DirectMachine(AcdMachine):
         self.absorb(out)
         return True
 
-    def any_key(self, data: st.DataObject) -> str:
-        """A fresh key mostly; sometimes one in use (a queued caller, a call, a reservation)."""
-        used = sorted({*self.open, *self.held, *self.reserved})
-        if used and data.draw(st.integers(0, 4)) == 0:
-            return str(data.draw(st.sampled_from(used)))
+    def fresh_key(self) -> str:
         self.keys += 1
         return f"d{self.keys}"
+
+    def any_key(self, data: st.DataObject) -> str:
+        """A fresh key or one in use (a queued caller, a call at an agent, a reservation)."""
+        used = sorted({*self.open, *self.held, *self.reserved})
+        if data.draw(st.booleans()) and used:
+            return str(data.draw(st.sampled_from(used)))
+        return self.fresh_key()
 
     def key_error(self, key: str) -> type[AcdError] | None:
         in_use = key in self.open or key in self.held or key in self.reserved
@@ -577,65 +586,139 @@ class DirectMachine(AcdMachine):
             ok = activity is Activity.IDLE and presence is Presence.READY
         return None if ok else AgentNotAvailableError
 
-    @rule(agent=st.sampled_from(AGENTS), data=st.data(), dt=st.sampled_from([0.0, 1.0]))
-    def reserve(self, agent: str, data: st.DataObject, dt: float) -> None:
+    def fit(self, *, take: bool) -> list[str]:
+        return sorted(a for a in self.agents if self.agent_error(a, take=take) is None)
+
+    # The happy paths run whenever they can (preconditions); the *_any rules try any agent and
+    # key, and the router must refuse exactly when the model says so.
+
+    @precondition(lambda self: bool(self.fit(take=False)))
+    @rule(data=st.data(), dt=st.sampled_from([0.0, 1.0]))
+    def reserve(self, data: st.DataObject, dt: float) -> None:
         self.now += dt
+        agent = data.draw(st.sampled_from(self.fit(take=False)))
+        key = self.fresh_key()
+        self.attempt(lambda: self.acd.reserve(key, agent, self.now), None)
+        self.reserved[key] = agent
+        self.direct.add(key)
+
+    @precondition(lambda self: bool(self.fit(take=True)))
+    @rule(data=st.data(), queue=st.sampled_from(["", "", *QUEUES]), dt=st.sampled_from([0.0, 1.0]))
+    def take(self, data: st.DataObject, queue: str, dt: float) -> None:
+        self.now += dt
+        fit = self.fit(take=True)
+        wrapping = [a for a in fit if self.agents[a][1] is Activity.WRAP_UP]
+        if data.draw(st.booleans()) and wrapping:
+            fit = wrapping  # the wrap-up must end, and its timer must not end the call
+        agent = data.draw(st.sampled_from(fit))
+        key = self.fresh_key()
+        self.attempt(lambda: self.acd.take(key, agent, self.now, queue_id=queue), None)
+        self.hold(key, agent)
+        self.direct.add(key)
+
+    @rule(agent=st.sampled_from(AGENTS), data=st.data(), take=st.booleans())
+    def reserve_or_take_any(self, agent: str, data: st.DataObject, take: bool) -> None:
         key = self.any_key(data)
-        error = self.key_error(key) or self.agent_error(agent, take=False)
-        if self.attempt(lambda: self.acd.reserve(key, agent, self.now), error):
+        error = self.key_error(key) or self.agent_error(agent, take=take)
+        if take:
+            if self.attempt(lambda: self.acd.take(key, agent, self.now), error):
+                self.hold(key, agent)
+                self.direct.add(key)
+        elif self.attempt(lambda: self.acd.reserve(key, agent, self.now), error):
             self.reserved[key] = agent
+            self.direct.add(key)
 
-    def reservation(self, data: st.DataObject) -> tuple[str, str]:
-        """A live reservation mostly; sometimes a wrong agent or key."""
-        keys = sorted(self.reserved)
-        if keys and data.draw(st.integers(0, 5)) > 0:
-            key = str(data.draw(st.sampled_from(keys)))
-            return key, self.reserved[key]
-        return self.any_key(data), str(data.draw(st.sampled_from(AGENTS)))
-
+    @precondition(lambda self: bool(self.reserved))
     @rule(
         data=st.data(),
-        action=st.sampled_from(["ringing", "answered", "failed"]),
+        action=st.sampled_from(["ringing", "answered", "answered", "failed"]),
         queue=st.sampled_from(["", "", *QUEUES]),
         dt=st.floats(0, 6),
     )
     def respond_direct(self, data: st.DataObject, action: str, queue: str, dt: float) -> None:
-        key, agent = self.reservation(data)
+        key = data.draw(st.sampled_from(sorted(self.reserved)))
+        agent = self.reserved[key]
         self.now += dt
-        error = None if self.reserved.get(key) == agent else NoSuchOfferError
         if action == "ringing":
-            self.attempt(lambda: self.acd.reserved_ringing(key, agent, self.now), error)
+            self.attempt(lambda: self.acd.reserved_ringing(key, agent, self.now), None)
         elif action == "failed":
-            if self.attempt(lambda: self.acd.reserved_failed(key, agent, self.now), error):
-                del self.reserved[key]
+            self.attempt(lambda: self.acd.reserved_failed(key, agent, self.now), None)
+            del self.reserved[key]
         else:
-            command = lambda: self.acd.reserved_answered(key, agent, self.now, queue_id=queue)  # noqa: E731
-            if self.attempt(command, error):
-                del self.reserved[key]
-                self.hold(key, agent)
-
-    @rule(
-        agent=st.sampled_from(AGENTS),
-        data=st.data(),
-        queue=st.sampled_from(["", "", *QUEUES]),
-        dt=st.sampled_from([0.0, 1.0]),
-    )
-    def take(self, agent: str, data: st.DataObject, queue: str, dt: float) -> None:
-        self.now += dt
-        key = self.any_key(data)
-        error = self.key_error(key) or self.agent_error(agent, take=True)
-        if self.attempt(lambda: self.acd.take(key, agent, self.now, queue_id=queue), error):
+            self.attempt(
+                lambda: self.acd.reserved_answered(key, agent, self.now, queue_id=queue), None
+            )
+            del self.reserved[key]
             self.hold(key, agent)
 
+    @rule(
+        data=st.data(),
+        agent=st.sampled_from(AGENTS),
+        action=st.sampled_from(["reserved_ringing", "reserved_answered", "reserved_failed"]),
+    )
+    def respond_direct_any(self, data: st.DataObject, agent: str, action: str) -> None:
+        key = self.any_key(data)
+        if self.reserved.get(key) == agent:
+            return  # a valid answer: respond_direct's job
+        self.attempt(lambda: getattr(self.acd, action)(key, agent, self.now), NoSuchOfferError)
+
+    @precondition(lambda self: bool(self.held))
     @rule(data=st.data())
     def rekey(self, data: st.DataObject) -> None:
-        calls = sorted(self.held)
-        old = str(data.draw(st.sampled_from(calls))) if calls else "nope"
+        old = data.draw(st.sampled_from(sorted(self.held)))
         new = self.any_key(data)
-        error = NotOnCallError if old not in self.held else self.key_error(new)
-        if self.attempt(lambda: self.acd.rekey(old, new, self.now), error):
+        if self.attempt(lambda: self.acd.rekey(old, new, self.now), self.key_error(new)):
             self.held[new] = self.held.pop(old)
+            if old in self.direct:
+                self.direct.add(new)
             self.answered.add(new)  # the parent's invariant: a call at an agent was answered
+
+    @rule(data=st.data())
+    def rekey_not_at_agent(self, data: st.DataObject) -> None:
+        old = self.any_key(data)
+        if old not in self.held:
+            self.attempt(lambda: self.acd.rekey(old, self.fresh_key(), self.now), NotOnCallError)
+
+    def holding_direct(self) -> list[str]:
+        """Agents with a direct call: reserved for it or on it."""
+        keys = self.direct & {*self.reserved, *self.held}
+        return sorted({self.reserved.get(k) or self.held[k] for k in keys})
+
+    @precondition(lambda self: bool(self.holding_direct()))
+    @rule(data=st.data(), then_fail=st.booleans())
+    def busy_during_direct(self, data: st.DataObject, then_fail: bool) -> None:
+        """A busy asked during a direct call applies when it ends (or fails: at once here)."""
+        agent = data.draw(st.sampled_from(self.holding_direct()))
+        self.run(lambda: self.acd.set_busy(agent, "x", self.now))
+        keys = [k for k, a in self.reserved.items() if a == agent]
+        if then_fail and keys:
+            self.attempt(lambda: self.acd.reserved_failed(keys[0], agent, self.now), None)
+            del self.reserved[keys[0]]
+            assert self.agents[agent] == (Presence.BUSY, Activity.IDLE)
+
+    @precondition(lambda self: bool(self.direct & set(self.held)))
+    @rule(data=st.data(), dt=st.sampled_from([0.0, 1.0, 5.0, 20.0]))
+    def hang_up_direct(self, data: st.DataObject, dt: float) -> None:
+        call_id = data.draw(st.sampled_from(sorted(self.direct & set(self.held))))
+        self.now += dt
+        self.end_call(call_id)
+
+    @precondition(lambda self: bool(self.held))
+    @rule(data=st.data(), queue=st.sampled_from(["", *QUEUES]), talk=st.sampled_from([0.0, 12.0]))
+    def dial_after_call(self, data: st.DataObject, queue: str, talk: float) -> None:
+        """The agent hangs up and dials out at once, mostly during its wrap-up (which ends:
+        its timer must not end the new call, which lasts ``talk`` seconds so far)."""
+        call_id = data.draw(st.sampled_from(sorted(self.held)))
+        agent = self.held[call_id]
+        self.end_call(call_id)
+        if self.agent_error(agent, take=True) is None:  # not offered a caller meanwhile
+            key = self.fresh_key()
+            self.attempt(lambda: self.acd.take(key, agent, self.now, queue_id=queue), None)
+            self.hold(key, agent)
+            self.direct.add(key)
+            self.now += talk
+            self.run(lambda: self.acd.on_timer(self.now))
+            assert self.agents[agent][1] is Activity.ON_CALL
 
     # ---- the parent's call-ending rules, checked: the wrap-up goes to who had the call ----
 
@@ -643,9 +726,12 @@ class DirectMachine(AcdMachine):
     def hang_up(self, data: st.DataObject) -> None:
         call_id = self.pick(data, self.on_call())
         if call_id is not None:
-            holder = self.held.pop(call_id)
-            self.run(lambda: self.acd.call_ended(call_id, self.now))
-            self.check_ended(holder, "call ended")
+            self.end_call(call_id)
+
+    def end_call(self, call_id: str) -> None:
+        holder = self.held.pop(call_id)
+        self.run(lambda: self.acd.call_ended(call_id, self.now))
+        self.check_ended(holder, "call ended")
 
     @rule(data=st.data(), to=st.sampled_from([None, *QUEUES]))
     def transfer(self, data: st.DataObject, to: str | None) -> None:
@@ -708,11 +794,12 @@ class DirectMachine(AcdMachine):
         assert set(self.talk) == set(views)
         for agent, view in views.items():
             assert math.isclose(view.talk_time, self.talk[agent], abs_tol=1e-9), agent
+            assert view.calls_answered == self.answers[agent], agent
 
 
 DirectMachine.TestCase.settings = settings(
-    max_examples=150,
-    stateful_step_count=40,
+    max_examples=200,
+    stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
