@@ -144,6 +144,24 @@ _AGENT_BYE = """  <send retrans="500">
     ]]>
   </send>
   <recv response="200" />"""
+_AGENT_REFER = """  <send retrans="500">
+    <![CDATA[
+      REFER [$contact] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      From: [$to];tag=[pid]agent[call_number]
+      To: [$from]
+      Call-ID: [call_id]
+      CSeq: 2 REFER
+      Contact: <sip:{ext}@[local_ip]:[local_port]>
+      Refer-To: <sip:{target}@[local_ip]>
+      Referred-By: <sip:{ext}@[local_ip]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="202" />
+  <recv request="NOTIFY" />"""
 _CAPTURE = (
     '<ereg regexp=".*" search_in="hdr" header="From:" assign_to="from" />'
     '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="to" />'
@@ -154,11 +172,13 @@ _CAPTURE = (
 
 def agent_scenario(ext: str, rtp_port: int, answer_after_ms: int = 500,
                    calls: str = "answer", expect: tuple[str, ...] = (),
-                   talk_ms: int | None = None) -> str:  # fmt: skip
+                   talk_ms: int | None = None, refer_to: str | None = None) -> str:  # fmt: skip
     """An agent phone (extension ``ext``): ``answer`` rings then answers and waits for BYE;
     ``no_answer`` rings until the server CANCELs (then 200 + 487, ACK). Each regex of
     ``expect`` must match the INVITE, or the call fails. With ``talk_ms`` the agent hangs up
-    itself after that long, so a test's talk time does not depend on how long the IVR took."""
+    itself after that long, so a test's talk time does not depend on how long the IVR took;
+    with ``refer_to`` as well it then transfers the call (REFER) instead, answers the NOTIFY
+    and waits for the server's BYE."""
     parts = ['<?xml version="1.0" encoding="UTF-8" ?>', '<scenario name="agent">']
     checks = (_CAPTURE if talk_ms is not None else "") + "".join(
         f'<ereg regexp={quoteattr(pattern)} search_in="msg" check_it="true" assign_to="m{i}" />'
@@ -181,7 +201,14 @@ def agent_scenario(ext: str, rtp_port: int, answer_after_ms: int = 500,
         parts.append(_reply("200 OK", ext, body=sdp(rtp_port), retrans=True,
                             ctype="application/sdp"))  # fmt: skip
         parts.append('  <recv request="ACK" />')
-        if talk_ms is not None:
+        if talk_ms is not None and refer_to is not None:
+            parts.append(f'  <pause milliseconds="{talk_ms}" />')
+            parts.append(_AGENT_REFER.format(ext=ext, target=refer_to))
+            parts.append(_reply("200 OK", ext, tag=False))
+            parts.append('  <recv request="BYE" />')
+            parts.append(_reply("200 OK", ext, tag=False))
+            parts.append('  <nop><action><log message="[$junk][$from][$to]" /></action></nop>')
+        elif talk_ms is not None:
             parts.append(f'  <pause milliseconds="{talk_ms}" />')
             parts.append(_AGENT_BYE.format(ext=ext))
             parts.append('  <nop><action><log message="[$junk]" /></action></nop>')

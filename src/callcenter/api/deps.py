@@ -32,6 +32,12 @@ class CallLeg(Protocol):
     def control(self) -> CallControl: ...
 
 
+class OutLeg(Protocol):
+    """An internal call or click-to-dial the center placed (calls/outbound.py)."""
+
+    def hangup_all(self, reason: str) -> None: ...
+
+
 class Directory(Protocol):
     """Agent id -> extension (calls/agents.py ``AgentDirectory``)."""
 
@@ -60,6 +66,11 @@ class Center(Protocol):
 
     @property
     def answer_modes(self) -> dict[str, str]: ...
+
+    @property
+    def calls_out(self) -> Mapping[str, OutLeg]: ...
+
+    async def dial(self, origin_agent: str | None, origin_ext: str, target: str) -> str: ...
 
     @property
     def listeners(self) -> list[EventListener]: ...

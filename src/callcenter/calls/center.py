@@ -34,6 +34,7 @@ from callcenter.acd.events import (
 from callcenter.calls.agents import AgentDirectory
 from callcenter.calls.events import CallArrived
 from callcenter.calls.inbound import InboundCall
+from callcenter.calls.outbound import OutboundCall
 from callcenter.calls.service import CallService
 from callcenter.calls.trunks import TrunkService
 from callcenter.dialplan import Dialplan
@@ -88,6 +89,8 @@ class ContactCenter:
         # agent id -> "desktop" when the agent answers from the desktop (the phone is then
         # called with auto-answer), set at login; absent: the phone rings as usual.
         self.answer_modes: dict[str, str] = {}
+        self.calls_out: dict[str, OutboundCall] = {}  # internal calls / click-to-dial
+        self.outbound_seq = 0
         # Called with every event once it is in the event log: (seq, type, payload, call_id,
         # agent_id). The API's WebSocket stream and webhooks subscribe here.
         self.listeners: list[Callable[[int, str, dict[str, Any], str | None, int | None], None]]
@@ -117,6 +120,11 @@ class ContactCenter:
         )
         self.calls[inbound.acd_id] = inbound
         return inbound.run()
+
+    async def dial(self, origin_agent: str | None, origin_ext: str, target: str) -> str:
+        """内部呼叫 / click-to-dial: ring the originator's phone, then the target; the call id."""
+        call = await OutboundCall.place(self, origin_agent, origin_ext, target)
+        return call.key
 
     def forget(self, inbound: InboundCall) -> None:
         self.calls.pop(inbound.acd_id, None)

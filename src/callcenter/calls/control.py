@@ -314,6 +314,7 @@ class CallControl:
         except Exception:
             target = ""
         if not target:
+            log.info("control.refer_refused", call_id=self.call.acd_id, refer_to=refer_to[:80])
             svc.ua.respond(ev.txn, req, 400, now, reason="Bad Refer-To")
             return
         kind = self._kind_of(target)
@@ -321,17 +322,33 @@ class CallControl:
             self._resolve(kind, target)
             self.talking(agent.agent_id)
         except ControlError as exc:
+            log.info("control.refer_refused", call_id=self.call.acd_id, target=target,
+                     error=exc.message)  # fmt: skip
             svc.ua.respond(ev.txn, req, 403, now, reason=exc.message[:60])
             return
+        log.info("control.refer", call_id=self.call.acd_id, kind=kind, target=target)
         svc.ua.respond(ev.txn, req, 202, now)
         svc.kick()
         self.center.spawn(self._refer_transfer(agent, kind, target))
 
     async def _refer_transfer(self, agent: AgentLeg, kind: str, target: str) -> None:
+        # The target was checked before the 202: the transfer is done by us, at once, so the
+        # phone hears the outcome before its leg is released.
+        self._notify(agent, "200 OK", "terminated;reason=noresource")
         try:
             await self.transfer(agent.agent_id, kind, target, mode="phone")
         except ControlError as exc:
             log.info("control.refer_failed", call_id=self.call.acd_id, error=exc.message)
+
+    def _notify(self, agent: AgentLeg, status: str, state: str) -> None:
+        """RFC 3515 §2.4.4: the REFER's implicit subscription hears how the transfer went."""
+        if agent.call is None:
+            return
+        svc = self.center.service
+        headers = [("Event", "refer"), ("Subscription-State", state)]
+        svc.ua.request(agent.call, "NOTIFY", self._now(), body=f"SIP/2.0 {status}\r\n".encode(),
+                       content_type="message/sipfrag", headers=headers)  # fmt: skip
+        svc.kick()
 
     def _kind_of(self, target: str) -> str:
         center = self.center

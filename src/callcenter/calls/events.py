@@ -172,3 +172,14 @@ class CallForceReleased:
     call_id: str
     agent_id: str
     supervisor: str
+
+
+@dataclass(frozen=True, slots=True)
+class InternalCallStarted:
+    """内部呼叫 / click-to-dial: the originator's phone is being called first."""
+
+    call_id: str
+    agent_id: str  # the originator ("" for a plain extension)
+    extension: str
+    target: str
+    direction: str  # internal or outbound

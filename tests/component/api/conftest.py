@@ -152,6 +152,8 @@ class FakeCenter:
         self.flows = FlowRegistry()
         self.recording_policies: dict[str, str] = {}
         self.answer_modes: dict[str, str] = {}
+        self.calls_out: dict[str, FakeCall] = {}
+        self.dialled: list[tuple[str | None, str, str]] = []
         self.listeners: list[Callable[[int, str, dict[str, Any], str | None, int | None], None]]
         self.listeners = []
         self.clock = 1000.0
@@ -160,6 +162,10 @@ class FakeCenter:
 
     def now(self) -> float:
         return self.clock
+
+    async def dial(self, origin_agent: str | None, origin_ext: str, target: str) -> str:
+        self.dialled.append((origin_agent, origin_ext, target))
+        return f"out-{len(self.dialled)}"
 
     def apply(self, outputs: list[Output]) -> None:
         for out in outputs:

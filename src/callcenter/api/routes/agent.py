@@ -230,6 +230,11 @@ async def hangup(ctx: AgentCtx) -> AgentStateOut:
         view = view_or_none(ctx, agent_id)
         key = None if view is None or view.call_id is None else view.call_id.split("#", 1)[0]
         call = None if key is None else center.calls.get(key)
+        out = None if key is None else center.calls_out.get(key)
+        if out is not None and view is not None and view.activity is Activity.ON_CALL:
+            center.record_event(HangUpRequested(key or "", agent_id, ctx.actor))
+            out.hangup_all("agent hung up (desktop)")
+            return current_state(ctx, agent_id)
         if view is None or view.activity is not Activity.ON_CALL or call is None:
             raise ApiError(409, "not_on_call", f"agent {agent_id} has no call up")
         assert view.call_id is not None

@@ -201,6 +201,32 @@ async def record_stop(ctx: AgentCtx) -> CallOut:
     return await _act(ctx, "call.record_stop", lambda a, c: c.record_stop(a))
 
 
+class DialIn(Body):
+    target: Target
+
+
+class DialOut(BaseModel):
+    call_id: str
+    target: str
+
+
+@router.post("/dial", response_model=DialOut)
+async def dial(body: DialIn, ctx: AgentCtx) -> DialOut:
+    """内部呼叫 / click-to-dial: your phone is called first (auto-answer), then the target (an
+    agent id, an extension or an outside number); they are bridged when it answers."""
+    agent = await own_agent(ctx)
+    async with ctx.audit("call.dial", f"agent:{agent.agent_id}", to=body.target):
+        if not agent.extension:
+            raise ApiError(409, "no_phone", "this agent id has no extension")
+        logged_in = view_or_none(ctx, str(agent.agent_id)) is not None
+        origin = str(agent.agent_id) if logged_in else None
+        try:
+            key = await ctx.deps.center.dial(origin, str(agent.extension), body.target)
+        except ControlError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+    return DialOut(call_id=key, target=body.target)
+
+
 async def answer_from_desktop(ctx: Ctx, agent_id: str) -> bool:
     """Desktop answer mode: ring the phone with auto-answer; False when nothing waits."""
     view = view_or_none(ctx, agent_id)
