@@ -328,6 +328,9 @@ class TicketRepo(Repo):
             (Ticket.priority, priority),
             (Ticket.created_by, created_by),
             (Ticket.call_id, call_id),
+            (Ticket.status, status),
+            (Ticket.customer_id, customer_id),
+            (Ticket.unit_id, unit_id),
         ):
             if value is not None:
                 stmt = stmt.where(column == value)
@@ -345,12 +348,6 @@ class TicketRepo(Repo):
                     Ticket.description.like(pattern, escape="\\"),
                 )
             )
-        if status is not None:
-            stmt = stmt.where(Ticket.status == status)
-        if customer_id is not None:
-            stmt = stmt.where(Ticket.customer_id == customer_id)
-        if unit_id is not None:
-            stmt = stmt.where(Ticket.unit_id == unit_id)
         if overdue_at is not None:
             stmt = stmt.where(
                 Ticket.due_at < overdue_at, Ticket.status.not_in(("resolved", "closed"))
