@@ -47,6 +47,7 @@ from callcenter.media.player import Moh, Say
 from callcenter.sip.uri import SipUri, parse_uri
 
 if TYPE_CHECKING:
+    from callcenter.calls.center import ContactCenter
     from callcenter.calls.inbound import AgentLeg, InboundCall
     from callcenter.sip.ua import InDialogRequest
 
@@ -111,7 +112,7 @@ class CallControl:
 
     # ------------------------------------------------------------------ helpers
     @property
-    def center(self) -> Any:
+    def center(self) -> ContactCenter:
         return self.call.center
 
     def _now(self) -> float:
@@ -456,24 +457,10 @@ class CallControl:
             if kind == "extension":
                 assert ext is not None
                 await self._ring(leg, ext, [], main=False)
-            elif not await self._dial_out(leg, target):
+            elif not await call.dial_external(target, None, leg):
                 raise ControlError(409, "no_trunk", "the outside number could not be dialled")
         self.consult = Consult(leg, kind, target)
         self._record(ConsultStarted(call.acd_id, agent.agent_id, kind, target))
-
-    async def _dial_out(self, leg: AgentLeg, number: str) -> bool:
-        call, trunks = self.call, self.center.trunks
-        if trunks is None or not trunks.trunks:
-            return False
-        target = next(iter(trunks.trunks.values()))
-        local_ip, _ = self.center.service.ua.endpoint.local_for(target.address)
-        sdp = await call._new_leg(leg, local_ip, main=False)
-        leg.call = trunks.dial(number, call.call.caller or "anonymous", sdp, target.name)
-        if leg.call is None:
-            return False
-        call.watch_leg(leg)
-        call._leg_started(leg, number, "external")
-        return True
 
     async def _consult_answered(self, leg: AgentLeg) -> None:
         consult, agent = self.consult, self.partner()

@@ -462,18 +462,21 @@ class InboundCall:
                                  [])  # fmt: skip
         return True
 
-    async def dial_external(self, number: str, trunk: str | None) -> bool:
-        """Call an outside number through a trunk and bridge it to the caller."""
+    async def dial_external(
+        self, number: str, trunk: str | None, leg: AgentLeg | None = None
+    ) -> bool:
+        """Call an outside number through a trunk: the caller's partner, or with ``leg`` a
+        leg the call controls prepared (a consult), which stays beside the caller."""
         trunks = self.center.trunks
         if trunks is None or not trunks.trunks:
             return False
         target = trunks.trunks.get(trunk) if trunk else next(iter(trunks.trunks.values()))
         if target is None:
             return False
-        agent = AgentLeg(f"ext:{number}", "", via_acd=False, offered_at=self.center.now(),
-                         mode="plain")  # fmt: skip
+        agent = leg or AgentLeg(f"ext:{number}", "", via_acd=False,
+                                offered_at=self.center.now(), mode="plain")  # fmt: skip
         local_ip, _ = self.center.service.ua.endpoint.local_for(target.address)
-        sdp = await self._new_leg(agent, local_ip)
+        sdp = await self._new_leg(agent, local_ip, main=leg is None)
         agent.call = trunks.dial(number, self.call.caller or "anonymous", sdp, target.name)
         if agent.call is None:
             return False
