@@ -41,6 +41,7 @@ class AgentCommands(Engine):
             login.agent_id, login.seat, login.category, dict(login.skills), login.wrapup, now
         )
         agent.idle_since = now
+        agent.queues = login.queues
         if not ready:
             agent.presence, agent.reason = Presence.BUSY, "login"
         self._agents[agent.agent_id] = agent
@@ -50,9 +51,13 @@ class AgentCommands(Engine):
         return self._finish(now, [self._changed(agent, now, agent.agent_id, "login")])
 
     def _place(self, agent: Agent, queue_id: str) -> None:
-        """(Re)compute the agent's membership of one queue from its skills."""
+        """(Re)compute the agent's membership of one queue from its skills (and, when the
+        agent has a membership list, only for the queues on it)."""
         queue = self._queues[queue_id]
-        level = queue.config.eligibility_level(agent.skills)
+        if agent.queues is not None and queue_id not in agent.queues:
+            level = None
+        else:
+            level = queue.config.eligibility_level(agent.skills)
         agent_id = agent.agent_id
         if queue_id in agent.pooled:
             queue.idle.remove(agent_id, agent.levels[queue_id])

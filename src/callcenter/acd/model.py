@@ -225,3 +225,6 @@ class AgentLogin:
     category: Category = Category.AGENT
     skills: Mapping[str, int] = field(default_factory=dict)
     wrapup: float | None = None
+    # the queues the agent is a member of (stored memberships); None: every queue whose
+    # skills it meets. A member still needs the skills: membership narrows, never widens.
+    queues: frozenset[str] | None = None

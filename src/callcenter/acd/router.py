@@ -277,6 +277,19 @@ class Acd(takeover.TakeoverCommands):
         agent = self._agent(agent_id)
         self._limits.check_skills(skills)
         agent.skills = dict(skills)
+        return self._replace_agent(agent, now)
+
+    def update_agent_queues(
+        self, agent_id: str, queues: frozenset[str] | None, now: float
+    ) -> list[Output]:
+        """New queue memberships (None: every queue by skills) apply to future offers; an
+        offer already ringing is not withdrawn."""
+        self._begin(now)
+        agent = self._agent(agent_id)
+        agent.queues = None if queues is None else frozenset(queues)
+        return self._replace_agent(agent, now)
+
+    def _replace_agent(self, agent: Agent, now: float) -> list[Output]:
         for queue_id in self._queues:
             self._place(agent, queue_id)
         self._reindex(agent)

@@ -55,6 +55,7 @@ class Agent:
     in_ready: bool = False
     fit: dict[str, tuple[int, int]] = field(default_factory=dict)  # queue -> (preferred, levels)
     sort_id: tuple[int, str] = (0, "")  # numeric order of digit ids: "9" before "10"
+    queues: frozenset[str] | None = None  # memberships; None: every queue by skills
 
     def __post_init__(self) -> None:
         self.sort_id = (len(self.agent_id), self.agent_id)
