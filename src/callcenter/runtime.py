@@ -23,6 +23,7 @@ from callcenter.calls.acd_config import queue_config
 from callcenter.calls.agents import AgentDirectory, OwnCustomersLookup, PhoneLogin
 from callcenter.calls.center import ContactCenter
 from callcenter.calls.service import CallService, EchoTest
+from callcenter.calls.stored_flows import with_stored_flows
 from callcenter.calls.trunks import TrunkService
 from callcenter.config import Config
 from callcenter.dialplan import Dialplan, parse_dialplan
@@ -133,7 +134,8 @@ async def build_center(
             center.recording_policies[rec.name] = rec.settings.recording_policy
             every = rec.settings.announcements.get("position_every_seconds", 0)
             center.announce_every[rec.name] = float(every) if isinstance(every, int | float) else 0
-    center.dialplan, center.flows = load_routing(config)
+    center.dialplan, files = load_routing(config)
+    center.flows = await aio.run(with_stored_flows, files, store)  # activations survive restarts
     center.lookup = OwnCustomersLookup(aio)
     calls.registration_listeners.append(PhoneLogin(acd, directory, calls.now, center.apply))
     trunks = TrunkService(calls.ua, calls.kick, calls.now, random.Random(secure_seed()))
