@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from callcenter.acd import Acd
@@ -39,11 +40,16 @@ class OutLeg(Protocol):
 
 
 class Directory(Protocol):
-    """Agent id -> extension (calls/agents.py ``AgentDirectory``)."""
+    """Agent id -> extension and memberships, and hot-desk seats (calls/agents.py
+    ``AgentDirectory``)."""
 
     def reload(self, store: Storage) -> None: ...
 
     def extension_of(self, agent_id: str) -> str | None: ...
+
+    def queues_of(self, agent_id: str) -> frozenset[str] | None: ...
+
+    def sit(self, agent_id: str, extension: str) -> None: ...
 
 
 class Center(Protocol):
@@ -60,6 +66,9 @@ class Center(Protocol):
 
     @property
     def flows(self) -> FlowRegistry: ...
+
+    @property
+    def data_dir(self) -> Path: ...  # the server's data directory (uploaded prompts live there)
 
     @property
     def recording_policies(self) -> dict[str, str]: ...

@@ -1,9 +1,11 @@
 """Who the agents are and where their phones ring: the agent directory and phone login.
 
 ``AgentDirectory`` maps agent ids (工号) to extensions and back, with each agent's skills,
-queues and wrap-up, loaded from storage. ``PhoneLogin`` logs an agent into the ACD when its
-extension registers and out when the registration ends (the demo's newcomer path: register a
-softphone as 8001 and agent 1001 is ready); agents may also log in through the API.
+queue memberships and wrap-up, loaded from storage, and where each agent sits now: an agent
+logged in at another seat than its own phone (hot-desking, 热座) gets its calls at that seat's
+extension until it logs out (``sit`` / ``stand``). ``PhoneLogin`` logs an agent into the ACD
+when its extension registers and out when the registration ends (the demo's newcomer path:
+register a softphone as 8001 and agent 1001 is ready); agents may also log in through the API.
 Customer lookups for the IVR against our own customer tables live here too
 (``OwnCustomersLookup``), so the demo answers "您的电费余额为…" from the same records the agent
 desktop shows.
@@ -43,8 +45,17 @@ class AgentDirectory:
     def __init__(self) -> None:
         self.by_id: dict[str, AgentInfo] = {}
         self.by_extension: dict[str, AgentInfo] = {}
+        # agent id -> the queues it is a member of; absent: no membership list (skills only)
+        self.memberships: dict[str, frozenset[str]] = {}
+        self.seated: dict[str, str] = {}  # agent id -> extension of the seat it sits at
+        self.sitters: dict[str, str] = {}  # the reverse: extension -> agent id
 
     def reload(self, store: Storage) -> None:
+        memberships: dict[str, set[str]] = {}
+        for queue in store.queues.all():
+            for member in store.queues.members(queue.name):
+                memberships.setdefault(str(member.agent_id), set()).add(queue.name)
+        self.memberships = {a: frozenset(qs) for a, qs in memberships.items()}
         by_id: dict[str, AgentInfo] = {}
         for rec in store.agents.all():
             if not rec.enabled or rec.extension is None:
@@ -58,8 +69,40 @@ class AgentDirectory:
         self.by_extension = {a.extension: a for a in by_id.values()}
 
     def extension_of(self, agent_id: str) -> str | None:
+        """Where the agent's calls ring: the seat it sits at, else its own extension."""
+        seat = self.seated.get(agent_id)
+        if seat is not None:
+            return seat
         info = self.by_id.get(agent_id)
         return None if info is None else info.extension
+
+    def queues_of(self, agent_id: str) -> frozenset[str] | None:
+        """The queues the agent is a member of; None when it has no membership list."""
+        return self.memberships.get(agent_id)
+
+    def agent_at(self, extension: str) -> str | None:
+        """The agent whose calls ring at ``extension``: one sitting there, else its owner
+        (unless the owner sits elsewhere)."""
+        sitter = self.sitters.get(extension)
+        if sitter is not None:
+            return sitter
+        info = self.by_extension.get(extension)
+        if info is None or info.agent_id in self.seated:
+            return None
+        return info.agent_id
+
+    def sit(self, agent_id: str, extension: str) -> None:
+        """Ring ``agent_id`` at ``extension`` (its own: back to the plain mapping)."""
+        self.stand(agent_id)
+        info = self.by_id.get(agent_id)
+        if info is None or info.extension != extension:
+            self.seated[agent_id] = extension
+            self.sitters[extension] = agent_id
+
+    def stand(self, agent_id: str) -> None:
+        seat = self.seated.pop(agent_id, None)
+        if seat is not None and self.sitters.get(seat) == agent_id:
+            del self.sitters[seat]
 
 
 def contact_address(binding: Binding) -> Address:
@@ -121,8 +164,13 @@ class PhoneLogin:
         info = self.directory.by_extension.get(aor)
         if info is None or logged_in(self.acd, info.agent_id):
             return
+        if self.directory.agent_at(aor) != info.agent_id:
+            return  # another agent hot-desks at this phone
         category = Category.SUPERVISOR if info.category == "supervisor" else Category.AGENT
-        login = AgentLogin(info.agent_id, info.extension, category, info.skills, info.wrapup)
+        queues = self.directory.queues_of(info.agent_id)
+        login = AgentLogin(
+            info.agent_id, info.extension, category, info.skills, info.wrapup, queues
+        )
         try:
             self.apply(self.acd.login(login, self.now()))
         except AcdError as exc:
@@ -131,11 +179,12 @@ class PhoneLogin:
         log.info("agent.logged_in", agent_id=info.agent_id, extension=aor, via="phone")
 
     def _logout(self, aor: str) -> None:
-        info = self.directory.by_extension.get(aor)
-        if info is None or not logged_in(self.acd, info.agent_id):
+        """The phone went away: the agent ringing there (owner or hot-desker) logs out."""
+        agent_id = self.directory.agent_at(aor)
+        if agent_id is None or not logged_in(self.acd, agent_id):
             return
-        self.apply(self.acd.logout(info.agent_id, self.now()))
-        log.info("agent.logged_out", agent_id=info.agent_id, extension=aor, via="phone")
+        self.apply(self.acd.logout(agent_id, self.now()))
+        log.info("agent.logged_out", agent_id=agent_id, extension=aor, via="phone")
 
 
 class OwnCustomersLookup:

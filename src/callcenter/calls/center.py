@@ -31,6 +31,7 @@ from callcenter.acd.events import (
     OfferToAgent,
     Output,
 )
+from callcenter.acd.model import Presence
 from callcenter.calls.agents import AgentDirectory
 from callcenter.calls.events import CallArrived
 from callcenter.calls.inbound import InboundCall
@@ -155,8 +156,7 @@ class ContactCenter:
 
     def _apply_one(self, out: Output) -> None:
         if isinstance(out, AgentStateChanged):
-            log.info("agent.state", agent_id=out.agent_id, presence=out.presence.value,
-                     activity=out.activity.value, reason=out.reason, cause=out.cause)  # fmt: skip
+            self._agent_changed(out)
             return
         call_id = getattr(out, "call_id", None)
         inbound = self.calls.get(call_id) if isinstance(call_id, str) else None
@@ -176,6 +176,12 @@ class ContactCenter:
             inbound.queued(out)
         elif isinstance(out, CallLeftQueue):
             inbound.left_queue(out)
+
+    def _agent_changed(self, out: AgentStateChanged) -> None:
+        if out.presence is Presence.LOGGED_OUT:
+            self.directory.stand(out.agent_id)  # a hot-desk ends with the login
+        log.info("agent.state", agent_id=out.agent_id, presence=out.presence.value,
+                 activity=out.activity.value, reason=out.reason, cause=out.cause)  # fmt: skip
 
     def _arm(self) -> None:
         deadline = self.acd.next_deadline()

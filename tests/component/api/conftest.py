@@ -12,6 +12,7 @@ import os
 import random
 import re
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from callcenter.acd import Acd
+from callcenter.acd import Acd, AgentStateChanged, Presence
 from callcenter.acd.events import Output
 from callcenter.api import ApiDeps, ApiSettings, create_app
 from callcenter.calls.acd_config import queue_config
@@ -150,6 +151,8 @@ class FakeCenter:
         self.store = store
         self.calls: dict[str, FakeCall] = {}
         self.flows = FlowRegistry()
+        # not created until something is written there (tests that upload set their own)
+        self.data_dir = Path(tempfile.gettempdir()) / f"cc-api-{uuid.uuid4().hex}"
         self.recording_policies: dict[str, str] = {}
         self.answer_modes: dict[str, str] = {}
         self.calls_out: dict[str, FakeCall] = {}
@@ -170,6 +173,8 @@ class FakeCenter:
     def apply(self, outputs: list[Output]) -> None:
         for out in outputs:
             self.applied.append(out)
+            if isinstance(out, AgentStateChanged) and out.presence is Presence.LOGGED_OUT:
+                self.directory.stand(out.agent_id)  # as ContactCenter does
             self.record_event(out)
 
     def record_event(self, event: object, call_id: str | None = None) -> None:

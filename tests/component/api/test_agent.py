@@ -39,7 +39,6 @@ def test_login_then_second_login_fails(api: Api) -> None:
     [
         ("a1001", {**LOGIN, "agent_id": "1002"}, 403, "not_your_agent_id"),
         ("a1001", {**LOGIN, "category": "supervisor"}, 403, "category_not_allowed"),
-        ("a1001", {**LOGIN, "seat": "8002"}, 409, "seat_not_assigned"),
         ("a1001", {**LOGIN, "seat": "7777"}, 404, "unknown_seat"),
         ("a1001", {**LOGIN, "skills": {"repair": 1}}, 403, "skill_not_granted"),
         ("a1001", {**LOGIN, "skills": {"billing": 6}}, 403, "skill_not_granted"),

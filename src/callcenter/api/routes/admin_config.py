@@ -5,6 +5,8 @@ holidays, business categories, system parameters, and the audit log (SPEC §13).
 
 from __future__ import annotations
 
+import asyncio
+import os
 import tempfile
 from datetime import date, datetime, time
 from importlib import resources
@@ -12,7 +14,7 @@ from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel
 from starlette.responses import FileResponse
 
@@ -32,12 +34,15 @@ from callcenter.api.admin_schemas import (
     StrategyName,
 )
 from callcenter.api.errors import ERROR_RESPONSES, ApiError
+from callcenter.api.routes.supervisor import refresh_memberships
 from callcenter.api.schemas import Ok, Page, Paging
 from callcenter.api.security import ADMIN, Ctx, require
 from callcenter.calls.acd_config import queue_config
 from callcenter.ivr.flow import FlowError, parse_flow
 from callcenter.ivr.registry import FlowVersionError
 from callcenter.lookup.demo import DEMO_FLOWS
+from callcenter.media.audio import AudioError
+from callcenter.media.prompt_file import to_prompt_wav
 from callcenter.media.tts import Tts, TtsError
 from callcenter.storage.repos.audit import AuditRecord
 from callcenter.storage.repos.flows import FlowRecord, PromptRecord
@@ -107,6 +112,7 @@ async def create_queue(body: QueueIn, ctx: AdminCtx) -> QueueRecord:
             skills=body.skills,
         )
         _apply_queue(ctx, rec, rec.name)
+        await refresh_memberships(ctx)  # (stale lists may name a queue deleted before)
     return rec
 
 
@@ -139,6 +145,7 @@ async def delete_queue(name: Key, ctx: AdminCtx) -> Ok:
     async with ctx.audit("queue.delete", f"queue:{name}"):
         await ctx.run(ctx.deps.store.sync.queues.delete, name)
         _apply_queue(ctx, None, name)
+        await refresh_memberships(ctx)
     return Ok()
 
 
@@ -443,8 +450,15 @@ async def prompt_audio(
     language: Annotated[str, Path(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")],
     ctx: AdminCtx,
 ) -> FileResponse:
-    """Listen to a text prompt: its text spoken by the server's TTS (8 kHz WAV)."""
+    """Listen to a prompt: its file (an upload: 8 kHz WAV), else its text spoken by the
+    server's TTS (8 kHz WAV)."""
     rec = await ctx.run(ctx.deps.store.sync.prompts.get, name, language)
+    if rec is not None and rec.file_path:
+        path = FsPath(rec.file_path)
+        if await asyncio.to_thread(path.is_file):
+            return FileResponse(path, media_type="audio/wav" if path.suffix == ".wav" else None)
+        if not rec.text:
+            raise ApiError(404, "no_file", f"the file of prompt {name}/{language} is missing")
     if rec is None or not rec.text:
         raise ApiError(404, "not_found", f"no text prompt {name}/{language}")
     tts = _TTS.setdefault("preview", Tts(FsPath(tempfile.gettempdir()) / "cc-prompt-preview"))
@@ -453,3 +467,69 @@ async def prompt_audio(
     except TtsError as exc:
         raise ApiError(409, "tts_failed", str(exc)[:300]) from exc
     return FileResponse(path, media_type="audio/wav")
+
+
+MAX_PROMPT_BYTES = 20 * 1024 * 1024  # an upload larger than this is refused (413)
+Language = Annotated[str, Path(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
+
+
+def _save_upload(upload: UploadFile, dest: FsPath) -> int:
+    """Copy the uploaded file to ``dest`` (storage thread); its size, or -1 past the limit."""
+    size = 0
+    upload.file.seek(0)
+    with dest.open("wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            size += len(chunk)
+            if size > MAX_PROMPT_BYTES:
+                return -1
+            out.write(chunk)
+    return size
+
+
+def _suffix(filename: str | None) -> str:
+    """The uploaded file's extension when it is a plain one (sox picks its reader by it)."""
+    suffix = FsPath(filename or "").suffix.lower()
+    return suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ".bin"
+
+
+@router.post("/prompts/{name}/{language}/audio", response_model=PromptRecord)
+async def upload_prompt(
+    name: Key,
+    language: Language,
+    ctx: AdminCtx,
+    file: Annotated[UploadFile, File(description="WAV, MP3, FLAC, OGG... (sox or ffmpeg)")],
+    text: Annotated[str | None, Form(max_length=2000)] = None,
+) -> PromptRecord:
+    """Upload a recording for a prompt (multipart form: ``file``, optional ``text``). It is
+    converted to 8 kHz mono 16-bit WAV in the prompts directory and becomes the prompt's file;
+    the text given (else the stored one) is kept. A file that is not audio, empty, or larger
+    than 20 MB is refused (422 / 413) and nothing is stored."""
+    prompts = ctx.deps.store.sync.prompts
+    folder = ctx.deps.center.data_dir / "prompts" / "uploaded"
+    dest = folder / f"{name}.{language}.wav"
+    async with ctx.audit("prompt.upload", f"prompt:{name}/{language}", filename=file.filename):
+        with tempfile.TemporaryDirectory(prefix="cc-upload-") as tmp:
+            src = FsPath(tmp) / f"upload{_suffix(file.filename)}"
+            size = await asyncio.to_thread(_save_upload, file, src)
+            if size < 0:
+                raise ApiError(413, "too_large", f"the file is larger than "
+                                                 f"{MAX_PROMPT_BYTES // 2**20} MB")  # fmt: skip
+            if size == 0:
+                raise ApiError(422, "empty_file", "the uploaded file is empty")
+            try:
+                data, _ = await to_prompt_wav(src)
+            except AudioError as exc:
+                raise ApiError(422, "not_audio", str(exc)[:500]) from None
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        part = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+        await asyncio.to_thread(part.write_bytes, data)
+        try:
+            old = await ctx.run(prompts.get, name, language)
+            keep = text.strip() if text and text.strip() else (old.text if old else None)
+            rec = await ctx.run(prompts.put, name, language, ctx.now(), text=keep,
+                                file_path=str(dest))  # fmt: skip
+        except BaseException:
+            await asyncio.to_thread(part.unlink, missing_ok=True)
+            raise
+        await asyncio.to_thread(part.replace, dest)
+    return rec

@@ -1,12 +1,14 @@
 """Agent operations (座席子系统, SPEC §4) on the caller's own agent id, with the exact rules.
 
 Login: the agent id (工号) must be the caller's own, in range, not logged in elsewhere; the
-category must be the stored one (a 班长 may also work as a plain agent); the seat (座席号) must
-be the agent's extension or a seat wired to it; the skills, when given, must be a subset of the
-granted ones at no higher level; an optional password is checked again. Busy while off-hook is
-deferred to the call's end (or refused with ``defer=false``); ready cancels it. Answer is done
-on the phone; hang up, wrap-up codes, early end of wrap-up and call notes are here. Each
-refusal is a 4xx with a stable code.
+category must be the stored one (a 班长 may also work as a plain agent); the seat (座席号) is
+the agent's extension, a seat wired to a phone, or another extension: calls then ring that
+phone (hot-desking) and no other agent may log in there meanwhile; the skills, when given,
+must be a subset of the granted ones at no higher level; an optional password is checked
+again; the agent's queue memberships go with it. Busy while off-hook is deferred to the call's
+end (or refused with ``defer=false``); ready cancels it. Answer is done on the phone; hang up,
+wrap-up codes, early end of wrap-up and call notes are here. Each refusal is a 4xx with a
+stable code.
 """
 
 from __future__ import annotations
@@ -79,21 +81,25 @@ async def own_agent(ctx: Ctx) -> AgentRecord:
     return agent
 
 
-async def _check_seat(ctx: Ctx, agent: AgentRecord, seat: str) -> None:
+async def _seat_extension(ctx: Ctx, agent: AgentRecord, seat: str) -> str:
+    """The extension whose phone rings for ``seat``: the agent's own, a seat's wired phone, or
+    any other extension (hot-desking: the agent's calls then ring there until it logs out)."""
     if seat == agent.extension:
-        return
-    rec = await ctx.run(ctx.deps.store.sync.seats.get_by_number, seat)
-    if rec is None:
-        ext = await ctx.run(ctx.deps.store.sync.extensions.get_by_number, seat)
-        if ext is None:
-            raise ApiError(404, "unknown_seat", f"no seat or extension {seat}")
-    elif rec.enabled and rec.extension is not None and rec.extension == agent.extension:
-        return
-    raise ApiError(
-        409,
-        "seat_not_assigned",
-        f"seat {seat} does not ring agent {agent.agent_id}'s phone (extension {agent.extension})",
-    )
+        return seat
+    store = ctx.deps.store.sync
+    rec = await ctx.run(store.seats.get_by_number, seat)
+    if rec is not None:
+        if not rec.enabled:
+            raise ApiError(409, "seat_disabled", f"seat {seat} is disabled")
+        if rec.extension is None:
+            raise ApiError(409, "seat_not_assigned", f"seat {seat} has no phone (extension)")
+        return rec.extension
+    ext = await ctx.run(store.extensions.get_by_number, seat)
+    if ext is None:
+        raise ApiError(404, "unknown_seat", f"no seat or extension {seat}")
+    if not ext.enabled:
+        raise ApiError(409, "seat_disabled", f"extension {seat} is disabled")
+    return seat
 
 
 def _check_login_fields(body: AgentLoginIn, agent: AgentRecord) -> dict[str, int]:
@@ -120,16 +126,21 @@ async def login(body: AgentLoginIn, ctx: AgentCtx) -> AgentStateOut:
     async with ctx.audit("agent.login", f"agent:{body.agent_id}", seat=body.seat):
         agent = await own_agent(ctx)
         skills = _check_login_fields(body, agent)
-        await _check_seat(ctx, agent, body.seat)
+        extension = await _seat_extension(ctx, agent, body.seat)
         if body.password is not None:
             users = ctx.deps.store.sync.users
             result = await ctx.run(users.authenticate, ctx.user.username, body.password, ctx.now())
             if result.outcome != "ok":
                 raise ApiError(401, "bad_credentials", "wrong password")
         wrapup = None if agent.wrapup_seconds is None else float(agent.wrapup_seconds)
-        login = AgentLogin(str(agent.agent_id), body.seat, Category(body.category), skills, wrapup)
+        agent_id = str(agent.agent_id)
         center = ctx.deps.center
-        center.apply(center.acd.login(login, center.now(), ready=body.ready))
+        queues = center.directory.queues_of(agent_id)
+        # the ACD's seat is the phone's extension: two agents can never share one phone
+        login = AgentLogin(agent_id, extension, Category(body.category), skills, wrapup, queues)
+        outputs = center.acd.login(login, center.now(), ready=body.ready)
+        center.directory.sit(agent_id, extension)  # before any offer goes out
+        center.apply(outputs)
         if body.answer_mode == "desktop":
             center.answer_modes[str(agent.agent_id)] = "desktop"
         else:

@@ -3,7 +3,9 @@
 Force logout / busy / ready act at once on any logged-in agent, with the supervisor recorded as
 the actor in the ACD's ``AgentStateChanged`` and in the audit log. Skills change live (stored,
 then ``Acd.update_agent_skills`` when the agent is logged in: future offers use them) and queue
-memberships (with penalty) are replaced as a whole.
+memberships (with penalty) are replaced as a whole, live too (``Acd.update_agent_queues``): an
+agent with memberships serves only those queues (whose skills it meets), one without any serves
+every queue its skills meet.
 """
 
 from __future__ import annotations
@@ -186,4 +188,16 @@ async def set_queues(agent_id: AgentId, body: QueuesIn, ctx: SupCtx) -> list[Mem
         for name, penalty in wanted.items():
             await ctx.run(queues.remove_member, name, number)
             await ctx.run(queues.add_member, name, number, penalty)
+        await refresh_memberships(ctx)
     return await get_queues(agent_id, ctx)
+
+
+async def refresh_memberships(ctx: Ctx) -> None:
+    """Reload the stored memberships and give every logged-in agent its list in the ACD at
+    once (an agent with no membership list serves every queue by skills)."""
+    center = ctx.deps.center
+    await ctx.run(center.directory.reload, ctx.deps.store.sync)
+    now = center.now()
+    for view in center.acd.agents():
+        queues = center.directory.queues_of(view.agent_id)
+        center.apply(center.acd.update_agent_queues(view.agent_id, queues, now))
