@@ -88,6 +88,6 @@ def create_app(deps: ApiDeps) -> FastAPI:
         app.include_router(module.router)
     mount_ui(app)
     ttl = deps.settings.idempotency_ttl.total_seconds()
-    cache = IdempotencyCache(ttl, deps.settings.idempotency_max_entries)
+    cache = IdempotencyCache(ttl, deps.settings.idempotency_max_entries, deps.store, deps.wall)
     app.add_middleware(IdempotencyMiddleware, cache=cache)
     return app

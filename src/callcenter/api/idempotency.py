@@ -1,26 +1,38 @@
 """Idempotency keys (``Idempotency-Key`` header) on mutating requests: a retry is answered once.
 
 A pure ASGI middleware. The key is scoped to the caller's credential, the method and the path;
-the first response below 500 is kept (bounded, with a time to live) and replayed for a retry
-with the same body. The same key with a different body is refused (422
-``idempotency_key_reused``); a retry while the first request is still running gets 409
-``idempotency_in_progress``. Like Stripe's keys, a 5xx is not kept, so it can be retried.
+the first response below 500 is kept (with a time to live) and replayed for a retry with the
+same body. The same key with a different body is refused (422 ``idempotency_key_reused``); a
+retry while the first request is still running gets 409 ``idempotency_in_progress``. Like
+Stripe's keys, a 5xx is not kept, so it can be retried.
+
+Kept responses live in two tiers: a bounded in-memory LRU, and the ``idempotency_keys`` table
+(storage, SQLite or PostgreSQL) so that a retry after a restart is still answered from the first
+response. Only the SHA-256 of the scoped key is stored, never the credential. Responses of the
+``/api/v1/auth/`` routes stay in memory only: they carry session tokens, of which the database
+keeps nothing but hashes. Expired rows are purged every ``PURGE_EVERY`` at most.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callcenter.api.errors import error_body
+from callcenter.storage.aio import AsyncStorage
+from callcenter.storage.repos.idempotency import KeptResponse
 
 MUTATING = frozenset({b"POST", b"PUT", b"PATCH", b"DELETE"})
 MAX_KEY = 255
+MAX_KEPT_BODY = 1 << 20  # larger responses are kept in memory only
+MEMORY_ONLY = ("/api/v1/auth/",)
+PURGE_EVERY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,24 +41,56 @@ class Stored:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
-    at: float
+    at: datetime
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class IdempotencyCache:
-    def __init__(self, ttl: float, max_entries: int) -> None:
-        self.ttl = ttl
+    def __init__(
+        self,
+        ttl: float,
+        max_entries: int,
+        store: AsyncStorage | None = None,
+        wall: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.ttl = timedelta(seconds=ttl)
         self.max_entries = max_entries
+        self.store = store
+        self.wall = wall
         self.done: OrderedDict[str, Stored] = OrderedDict()
         self.running: set[str] = set()
+        self.purged_at: datetime | None = None
 
-    def get(self, key: str, now: float) -> Stored | None:
+    async def get(self, key: str, now: datetime) -> Stored | None:
         hit = self.done.get(key)
-        if hit is not None and now - hit.at > self.ttl:
+        if hit is not None and now - hit.at >= self.ttl:
             del self.done[key]
-            return None
+            hit = None
+        if hit is None and self.store is not None:
+            kept = await self.store.run(self.store.sync.idempotency.get, key, now)
+            if kept is not None:
+                headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in kept.headers]
+                hit = Stored(kept.body_hash, kept.status, headers, kept.body, kept.created_at)
+                self._remember(key, hit)
         return hit
 
-    def put(self, key: str, stored: Stored) -> None:
+    async def put(self, key: str, stored: Stored, *, durable: bool = True) -> None:
+        self._remember(key, stored)
+        if self.store is None or not durable or len(stored.body) > MAX_KEPT_BODY:
+            return
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in stored.headers]
+        kept = KeptResponse(key, stored.body_hash, stored.status, headers, stored.body,
+                            stored.at, stored.at + self.ttl)  # fmt: skip
+        repo = self.store.sync.idempotency
+        await self.store.run(repo.put, kept)
+        if self.purged_at is None or stored.at - self.purged_at >= PURGE_EVERY:
+            self.purged_at = stored.at
+            await self.store.run(repo.purge, stored.at)
+
+    def _remember(self, key: str, stored: Stored) -> None:
         self.done[key] = stored
         self.done.move_to_end(key)
         while len(self.done) > self.max_entries:
@@ -91,7 +135,7 @@ class IdempotencyMiddleware:
 
     async def _keyed(self, scope: Scope, key: str, body: bytes, send: Send) -> None:
         body_hash = hashlib.sha256(body).hexdigest()
-        hit = self.cache.get(key, time.monotonic())
+        hit = await self.cache.get(key, self.cache.wall())
         if hit is not None:
             if hit.body_hash != body_hash:
                 message = "this Idempotency-Key was used with another request body"
@@ -141,8 +185,9 @@ class IdempotencyMiddleware:
         status = int(start.get("status", 500))
         if status < 500:
             headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
-            stored = Stored(body_hash, status, headers, b"".join(chunks), time.monotonic())
-            self.cache.put(key, stored)
+            stored = Stored(body_hash, status, headers, b"".join(chunks), self.cache.wall())
+            durable = not str(scope["path"]).startswith(MEMORY_ONLY)
+            await self.cache.put(key, stored, durable=durable)
 
 
 async def _read_body(receive: Receive) -> bytes:

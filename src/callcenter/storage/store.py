@@ -19,6 +19,7 @@ from callcenter.storage.repos.calls import CdrRepo
 from callcenter.storage.repos.customers import CustomerRepo
 from callcenter.storage.repos.events import EventLog
 from callcenter.storage.repos.flows import FlowRepo, PromptRepo
+from callcenter.storage.repos.idempotency import IdempotencyRepo
 from callcenter.storage.repos.media import RecordingRepo, VoicemailRepo
 from callcenter.storage.repos.queues import QueueRepo
 from callcenter.storage.repos.settings import CategoryRepo, ParamRepo, ScheduleRepo
@@ -55,6 +56,7 @@ class Storage:
         self.cdrs = CdrRepo(db)
         self.recordings = RecordingRepo(db)
         self.voicemail = VoicemailRepo(db, hasher)
+        self.idempotency = IdempotencyRepo(db)
 
     @classmethod
     def open(

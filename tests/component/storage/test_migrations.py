@@ -14,8 +14,12 @@ from callcenter.storage.schema import metadata
 
 from .helpers import at
 
-REVISIONS = ["0001", "0002", "0003"]  # oldest first; the last is head
-ADDED = {"0002": {"audit_log", "mailboxes", "voicemail_messages"}, "0003": {"sip_registrations"}}
+REVISIONS = ["0001", "0002", "0003", "0004"]  # oldest first; the last is head
+ADDED = {
+    "0002": {"audit_log", "mailboxes", "voicemail_messages"},
+    "0003": {"sip_registrations"},
+    "0004": {"idempotency_keys"},
+}
 
 
 def _added_after(revision: str) -> set[str]:

@@ -32,7 +32,7 @@ from callcenter.storage.schema.calls import (
     Recording,
     VoicemailMessage,
 )
-from callcenter.storage.schema.security import ApiToken, AuditEntry, User
+from callcenter.storage.schema.security import ApiToken, AuditEntry, IdempotencyEntry, User
 from callcenter.storage.schema.settings import (
     BusinessCategory,
     Holiday,
@@ -61,6 +61,7 @@ __all__ = [
     "EventRow",
     "Extension",
     "Holiday",
+    "IdempotencyEntry",
     "IvrFlow",
     "Mailbox",
     "Prompt",

@@ -1,4 +1,5 @@
-"""Users and roles, API tokens and sessions (only a hash of each token), and the audit log.
+"""Users and roles, API tokens and sessions (only a hash of each token), the audit log, and
+the responses kept for idempotency keys (so that a retry after a restart is answered once).
 
 Passwords are stored only as argon2 hashes (SPEC §16); a token is stored as its SHA-256 so that a
 read of the table does not hand out live sessions.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callcenter.storage.schema.base import AUDIT_RESULTS, ROLES, TOKEN_KINDS, Base
@@ -63,3 +64,19 @@ class AuditEntry(Base):
     result: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(64), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class IdempotencyEntry(Base):
+    """A response kept for an ``Idempotency-Key``; ``key_hash`` is the SHA-256 of the key scoped
+    to the caller's credential, method and path (never the credential itself)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_expires_at", "expires_at"),)
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[list[list[str]]] = mapped_column(JSON)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
