@@ -25,6 +25,7 @@ POLICY: list[tuple[str, set[str] | None]] = [
     ("/api/v1/auth/", ALL),
     ("/api/v1/agent/", {"agent", "supervisor"}),
     ("/api/v1/supervisor/", {"supervisor", "administrator"}),
+    ("/api/v1/admin/prompts/", {"administrator"}),  # incl. the multipart upload
     ("/api/v1/admin/", {"administrator"}),
     ("/api/v1/events", ALL),
     ("/api/v1/customers", ALL),

@@ -3,7 +3,8 @@
 // A resource: {key, list(params) -> {items,total} | items, columns: [name | {name, render}],
 //   fields: [{name, type, options, required, create, edit, help}], create(body), update(row, body),
 //   remove(row), label(row), actions: [{key, show(row), run(row, reload)}], filters: [field]}
-// Field types: text, number, password, select, checkbox, json, map (a:1, b:2), list (a, b).
+// Field types: text, number, password, select, checkbox, json, map (a:1, b:2), list (a, b),
+// file (the chosen File object; `accept` limits the picker).
 import { t } from '../common/i18n.js';
 import { clear, confirmDialog, el, errorText, fmtTime, toast } from '../common/ui.js';
 
@@ -34,6 +35,11 @@ function toInput(field, value) {
 function fromInput(field, input) {
   const label = t(`f.${field.name}`);
   if (field.type === 'checkbox') return input.checked;
+  if (field.type === 'file') {
+    const file = input.files && input.files[0];
+    if (!file && field.required) throw new Error(t('adm.required', { field: label }));
+    return file || undefined;
+  }
   const raw = input.value.trim();
   if (raw === '') {
     if (field.required) throw new Error(t('adm.required', { field: label }));
@@ -74,6 +80,8 @@ export function formDialog(title, fields, values, save) {
           value: o, selected: String(v ?? f.default ?? '') === String(o) }, o)));
       } else if (f.type === 'checkbox') {
         input = el('input', { ...common, type: 'checkbox', checked: v ?? f.default ?? false });
+      } else if (f.type === 'file') {
+        input = el('input', { ...common, type: 'file', accept: f.accept });
       } else if (f.type === 'json') {
         input = el('textarea', { ...common, rows: 3 });
         input.value = toInput(f, v ?? f.default);
@@ -140,7 +148,8 @@ export function crudPage(root, res) {
     dataset: { testid: 'new' }, onclick: () => edit(null) }, t('adm.new')) : null;
   const head = el('div', { class: 'row' }, el('h2', {}, t(`nav.${res.key}`)), el('span', { class: 'spacer' }),
     filterRow, newBtn,
-    el('button', { class: 'btn', type: 'button', onclick: () => load() }, t('adm.refresh')));
+    el('button', { class: 'btn', type: 'button', dataset: { testid: 'refresh' }, onclick: () => load() },
+      t('adm.refresh')));
   clear(root).append(head, tableBox, pager);
 
   async function load() {
@@ -191,11 +200,12 @@ export function crudPage(root, res) {
           res.remove ? el('button', { class: 'btn btn-small btn-danger', type: 'button',
             dataset: { testid: 'delete' }, onclick: () => remove(row) }, t('adm.delete')) : null)))
         : el('tr', {}, el('td', { colspan: cols.length + 1, class: 'muted' }, t('adm.empty'))))));
-    clear(pager).append(el('span', { class: 'muted' }, t('adm.total', { n: total })),
+    // (DOM append() would write a null as the text "null")
+    clear(pager).append(...[el('span', { class: 'muted' }, t('adm.total', { n: total })),
       offset > 0 ? el('button', { class: 'btn btn-small', type: 'button',
         onclick: () => { offset = Math.max(0, offset - PAGE); load(); } }, t('adm.prev')) : null,
       offset + PAGE < total ? el('button', { class: 'btn btn-small', type: 'button',
-        onclick: () => { offset += PAGE; load(); } }, t('adm.next')) : null);
+        onclick: () => { offset += PAGE; load(); } }, t('adm.next')) : null].filter(Boolean));
   }
 
   load();

@@ -16,6 +16,19 @@ async function quick(actionKey, fields, values, save) {
   if (result !== null) toast(t('adm.saved'), 'ok');
 }
 
+// A prompt with a file chosen: a multipart upload (converted to 8 kHz WAV by the server,
+// the text kept with it); otherwise the text / server path as JSON.
+function savePrompt(name, language, b) {
+  const path = `${A}/prompts/${enc(name)}/${enc(language)}`;
+  if (b.file) {
+    const form = new FormData();
+    form.append('file', b.file);
+    if (b.text) form.append('text', b.text);
+    return api('POST', `${path}/audio`, form);
+  }
+  return api('PUT', path, { text: b.text ?? null, file_path: b.file_path ?? null });
+}
+
 async function call(fn) {
   try { await fn(); toast(t('adm.saved'), 'ok'); } catch (err) {
     toast(t('adm.failed', { message: errorText(err) }), 'error');
@@ -137,19 +150,22 @@ export const RESOURCES = {
     fields: [
       { name: 'name', required: true, edit: false },
       { name: 'language', required: true, edit: false, default: 'zh' },
-      { name: 'text' }, { name: 'file_path' },
+      { name: 'text' },
+      { name: 'file', type: 'file', accept: 'audio/*,.wav,.mp3,.flac,.ogg,.m4a,.amr,.gsm' },
+      { name: 'file_path' },
     ],
-    create: (b) => api('PUT', `${A}/prompts/${enc(b.name)}/${enc(b.language)}`,
-      { text: b.text ?? null, file_path: b.file_path ?? null }),
-    update: (r, b) => api('PUT', `${A}/prompts/${enc(r.name)}/${enc(r.language)}`,
-      { text: b.text ?? null, file_path: b.file_path ?? null }),
+    create: (b) => savePrompt(b.name, b.language, b),
+    update: (r, b) => savePrompt(r.name, r.language, b),
     remove: (r) => api('DELETE', `${A}/prompts/${enc(r.name)}/${enc(r.language)}`),
     actions: [{
-      key: 'listen', show: (r) => Boolean(r.text),
+      key: 'listen', show: (r) => Boolean(r.text || r.file_path),
       run: async (r) => {
-        const audio = el('audio', { controls: true, autoplay: true, dataset: { testid: 'prompt-audio' },
-          src: `${A}/prompts/${enc(r.name)}/${enc(r.language)}/audio` });
-        audio.addEventListener('error', () => toast(t('adm.failed', { message: 'TTS' }), 'error'));
+        // the file when the prompt has one (an upload), else its text by TTS
+        const src = `${A}/prompts/${enc(r.name)}/${enc(r.language)}/audio?v=${enc(r.updated_at)}`;
+        const audio = el('audio', { controls: true, autoplay: true, src,
+          dataset: { testid: 'prompt-audio', prompt: `${r.name}/${r.language}` } });
+        audio.addEventListener('error', () => toast(t('adm.failed', { message: t('adm.no_audio') }),
+          'error'));
         const old = document.querySelector('[data-testid="prompt-audio"]');
         if (old) old.remove();
         document.querySelector('.admin-main').prepend(audio);

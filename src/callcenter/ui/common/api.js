@@ -1,4 +1,4 @@
-// Shared API client: JSON over fetch with the session cookie (credentials 'same-origin').
+// Shared API client: JSON (or a FormData upload) over fetch with the session cookie (credentials 'same-origin').
 // Every error answer of the server is {"error": {"code", "message", "details"}}; api() throws
 // an ApiError carrying those fields (status 0 / code "network" when the server is unreachable).
 
@@ -19,7 +19,9 @@ export async function api(method, path, body) {
     credentials: 'same-origin',
     headers: { Accept: 'application/json' },
   };
-  if (body !== undefined && body !== null) {
+  if (body instanceof FormData) {
+    init.body = body;  // multipart: the browser sets the Content-Type with its boundary
+  } else if (body !== undefined && body !== null) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
