@@ -44,6 +44,7 @@ from callcenter.calls.media_session import NoCodec
 from callcenter.logs import get_logger
 from callcenter.media.control import Mix, Recording
 from callcenter.media.player import Moh, Say
+from callcenter.sip.replaces import Replaces, replaces_in_uri_headers
 from callcenter.sip.uri import SipUri, parse_uri
 
 if TYPE_CHECKING:
@@ -252,6 +253,7 @@ class CallControl:
             raise ControlError(409, "busy_call", "end the consult or supervision first")
         await self._music()
         self.held, self.held_since = by, self._now()
+        log.info("control.hold", call_id=self.call.acd_id, agent_id=agent.agent_id, by=by)
         self._record(CallHeld(self.call.acd_id, agent.agent_id, by))
 
     async def unhold(self, agent_id: str, by: str = "desktop") -> None:
@@ -262,6 +264,7 @@ class CallControl:
             raise ControlError(409, "consulting", "finish the consult (cancel, transfer or 3-way)")
         await self._bridge(agent)
         self._unheld()
+        log.info("control.unhold", call_id=self.call.acd_id, agent_id=agent.agent_id, by=by)
         self._record(CallResumed(self.call.acd_id, agent.agent_id, by))
 
     def _unheld(self) -> None:
@@ -308,12 +311,18 @@ class CallControl:
         agent id, a queue, an extension or a number, in that order)."""
         svc, req, now = self.center.service, ev.request, self._now()
         target = ""
+        replaces: Replaces | None = None
         refer_to = req.headers.get("refer-to") or ""
         try:
             uri = parse_uri(refer_to.strip().lstrip("<").split(">", 1)[0])
-            target = (uri.user or "") if isinstance(uri, SipUri) else ""
+            if isinstance(uri, SipUri):
+                target = uri.user or ""
+                replaces = replaces_in_uri_headers(uri.headers)
         except Exception:
             target = ""
+        if replaces is not None:
+            self._phone_attended(agent, ev, replaces)
+            return
         if not target:
             log.info("control.refer_refused", call_id=self.call.acd_id, refer_to=refer_to[:80])
             svc.ua.respond(ev.txn, req, 400, now, reason="Bad Refer-To")
@@ -331,6 +340,101 @@ class CallControl:
         svc.ua.respond(ev.txn, req, 202, now)
         svc.kick()
         self.center.spawn(self._refer_transfer(agent, kind, target))
+
+    def _phone_attended(self, agent: AgentLeg, ev: InDialogRequest, replaces: Replaces) -> None:
+        """RFC 5589 §7: the agent's phone put the caller on hold, called someone through us
+        (a second call, ``other``) and now asks the caller to replace that call: the party
+        the phone called gets the caller, both of the phone's calls end. Everything is
+        checked before the 202; the REFER is refused (403, the reason in the phrase) else."""
+        svc, req, now = self.center.service, ev.request, self._now()
+        try:
+            other, partner = self._replaced_call(agent, replaces)
+        except ControlError as exc:
+            log.info("control.refer_refused", call_id=self.call.acd_id, error=exc.message,
+                     replaces=replaces.call_id[:40])  # fmt: skip
+            svc.ua.respond(ev.txn, req, 403, now, reason=exc.message[:60])
+            return
+        log.info("control.refer_replaces", call_id=self.call.acd_id, other=other.acd_id,
+                 target=partner.agent_id)  # fmt: skip
+        svc.ua.respond(ev.txn, req, 202, now)
+        svc.kick()
+        self.center.spawn(self._take_over_partner(agent, other, partner))
+
+    def _replaced_call(self, agent: AgentLeg, replaces: Replaces) -> tuple[InboundCall, AgentLeg]:
+        """The phone's other call named by ``replaces`` and the party answering it there."""
+        self.talking(agent.agent_id)
+        if self.consult is not None or self.supervision is not None:
+            raise ControlError(409, "busy_call", "a consult or supervision is in progress")
+        other = self.center.calls.get(replaces.call_id)
+        if other is None or other is self.call:
+            raise ControlError(404, "no_dialog", "Replaces names no call of this phone")
+        dialog = other.call.dialog
+        local, remote = (dialog.local_tag, dialog.remote_tag) if dialog else ("", "")
+        if not replaces.matches(other.call.invite.call_id, local, remote):
+            raise ControlError(404, "no_dialog", "Replaces names no call of this phone")
+        assert agent.call is not None
+        phone = agent.call.invite.to.uri
+        ext = phone.user if isinstance(phone, SipUri) else None
+        if not ext or other.call.caller != ext:
+            raise ControlError(403, "not_your_call", "the replaced call is not this phone's")
+        partner = other.agent
+        if (partner is None or not partner.answered or partner.detached
+                or partner.session is None or partner.call is None
+                or other.control.consult is not None
+                or other.control.supervision is not None):  # fmt: skip
+            raise ControlError(409, "not_answered", "the transfer target has not answered")
+        caller = self._caller_leg()
+        if partner.session.leg.worker != caller.worker:
+            raise ControlError(409, "media_apart", "the two calls' media live in different workers")
+        return other, partner
+
+    async def _take_over_partner(self, agent: AgentLeg, other: InboundCall,
+                                 partner: AgentLeg) -> None:  # fmt: skip
+        """The party of ``other`` becomes this caller's partner, as after a consult."""
+        center, call = self.center, self.call
+        self._notify(agent, "200 OK", "terminated;reason=noresource")
+        other.agent = None  # ``other`` ends now without touching the partner's leg
+        other._leg_ended(partner, "answered")
+        svc = center.service
+        assert partner.session is not None and partner.call is not None
+        await svc.media.unbridge(partner.session.leg)
+        partner.leg_ended, partner.leg_id = False, ""
+        call.watch_leg(partner)
+        target = partner.agent_id.removeprefix("ext:")
+        call._leg_started(partner, target, "agent")
+        call._leg_answered(partner)
+        info = center.directory.by_extension.get(target)
+        kind = "extension"
+        self._release(agent)
+        if info is not None and self._reserve_for_caller(info.agent_id):
+            partner.agent_id, partner.mode, partner.via_acd = info.agent_id, "direct", True
+            partner.acd_key, kind = call.acd_id, "agent"
+        partner.detached = False
+        partner.on_answer = partner.on_fail = partner.on_end = None
+        call.agent = partner
+        call.answered_by = partner.agent_id
+        if partner.agent_id.isdigit():
+            call._write(center.store.sync.cdrs.annotate, call.acd_id,
+                        agent_id=int(partner.agent_id))  # fmt: skip
+        self._unheld()
+        await self._bridge(partner)
+        await call._start_recording(partner)
+        if other.call.state != "ended":
+            svc.ua.bye(other.call, self._now())
+            svc.kick()
+        self._record(CallTransferred(call.acd_id, agent.agent_id, kind, target, "phone-attended"))
+
+    def _reserve_for_caller(self, agent_id: str) -> bool:
+        """The transfer target is a logged-in agent: the caller's call becomes its ACD call
+        (its talk time and wrap-up), when the ACD can take it (ready and idle)."""
+        center, now = self.center, self._now()
+        try:
+            center.apply(center.acd.reserve(self.call.acd_id, agent_id, now))
+        except AcdError:
+            return False
+        return center.command(center.acd.reserved_answered, self.call.acd_id, agent_id, now,
+                              queue_id=self.call.queue_id or "",
+                              category=self.call.category)  # fmt: skip
 
     async def _refer_transfer(self, agent: AgentLeg, kind: str, target: str) -> None:
         # The target was checked before the 202: the transfer is done by us, at once, so the

@@ -72,7 +72,7 @@ class CallTransferred:
     agent_id: str  # who transferred
     kind: str  # agent, queue, extension, number
     target: str
-    mode: str  # blind, attended, phone (REFER)
+    mode: str  # blind, attended, phone (REFER), phone-attended (REFER with Replaces)
 
 
 @dataclass(frozen=True, slots=True)
