@@ -103,3 +103,34 @@ def test_overload_sheds_new_calls_with_503(tmp_path: Path) -> None:
         assert first.wait(timeout=30) == 0  # the call already up was not disturbed
     finally:
         assert server.stop() == 0
+
+
+def _invite_with_replaces(server: Server, replaces: str) -> str:
+    """Send one INVITE carrying ``Replaces`` over UDP; the final response's status line."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(10)
+        port = sock.getsockname()[1]
+        msg = (
+            f"INVITE sip:9196@127.0.0.1:{server.sip_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-repl-{port};rport\r\n"
+            f"From: <sip:pickup@127.0.0.1>;tag=p{port}\r\nTo: <sip:9196@127.0.0.1>\r\n"
+            f"Call-ID: repl-{port}@127.0.0.1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+            f"Contact: <sip:pickup@127.0.0.1:{port}>\r\nReplaces: {replaces}\r\n"
+            "Content-Length: 0\r\n\r\n"
+        )
+        sock.sendto(msg.encode(), ("127.0.0.1", server.sip_port))
+        while True:
+            first = sock.recv(65535).split(b"\r\n", 1)[0].decode()
+            if not first.startswith("SIP/2.0 1"):
+                return first
+
+
+def test_invite_with_replaces_naming_no_dialog_is_481_and_malformed_400(server: Server) -> None:
+    """RFC 3891 §3: a Replaces naming no dialog gets 481; a malformed one 400; the server
+    goes on answering calls."""
+    assert _invite_with_replaces(server, "nosuch@x;to-tag=1;from-tag=2").startswith("SIP/2.0 481")
+    assert _invite_with_replaces(server, "nosuch@x;to-tag=1").startswith("SIP/2.0 400")
+    assert "call.rejected" in server.log_text()

@@ -19,8 +19,10 @@ from callcenter.calls.media_session import MediaSession, NoCodec
 from callcenter.logs import get_logger
 from callcenter.media.control import MediaControl
 from callcenter.sip.endpoint import MessageRejected
+from callcenter.sip.errors import SipSyntaxError
 from callcenter.sip.message import Request, Response
 from callcenter.sip.registrar import ContactRegistered, RegistrationRejected
+from callcenter.sip.replaces import parse_replaces
 from callcenter.sip.ua import (
     Call,
     CallConfirmed,
@@ -157,6 +159,10 @@ class CallService:
             self.ua.reject(call, 403, self.now())
             log.warning("call.refused", call_id=cid, source=call.peer.host, reason="unknown caller")
             return
+        replaces = call.invite.headers.get("replaces")
+        if replaces is not None:
+            self._replacing(call, replaces)
+            return
         for router in self.routers:
             coro = router.route(self, call)
             if coro is not None:
@@ -165,6 +171,22 @@ class CallService:
                 return
         self.ua.reject(call, 404, self.now())
         log.info("call.rejected", call_id=cid, status=404, reason="no route")
+
+    def _replacing(self, call: Call, value: str) -> None:
+        """INVITE with Replaces (RFC 3891 §3): 400 when malformed, 481 when it names no live
+        dialog of ours. Taking over one of our legs by INVITE (directed pickup) is not
+        offered: a match is refused by policy (403); attended transfers from phones arrive
+        as REFER with Replaces (calls/control.py)."""
+        cid, now = call.invite.call_id, self.now()
+        try:
+            found = self.ua.find_dialog(parse_replaces(value))
+        except SipSyntaxError:
+            self.ua.reject(call, 400, now, reason="Bad Replaces")
+            log.info("call.rejected", call_id=cid, status=400, reason="bad replaces")
+            return
+        status = 481 if found is None else 403
+        self.ua.reject(call, status, now)
+        log.info("call.rejected", call_id=cid, status=status, reason="replaces")
 
     async def _run(self, call: Call, coro: Coroutine[Any, Any, None]) -> None:
         try:

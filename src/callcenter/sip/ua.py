@@ -34,6 +34,7 @@ from callcenter.sip.endpoint import (
 )
 from callcenter.sip.errors import SipSyntaxError
 from callcenter.sip.message import Headers, Request, Response
+from callcenter.sip.replaces import Replaces
 from callcenter.sip.responses import build_response
 from callcenter.sip.transaction import T1, T2
 from callcenter.sip.uri import AbsoluteUri, SipUri
@@ -188,6 +189,15 @@ class UserAgent:
         self._accept_call = accept_call
         self.min_se = min_session_expires  # RFC 4028 §5: smaller intervals get 422
         self._requests: dict[str, Callable[[Response | None], None]] = {}
+
+    def find_dialog(self, replaces: Replaces) -> Call | None:
+        """The live call whose dialog a Replaces header names (RFC 3891 §3), or None."""
+        for local, remote in ((replaces.to_tag, replaces.from_tag),
+                              (replaces.from_tag, replaces.to_tag)):  # fmt: skip
+            call = self._by_dialog.get((replaces.call_id, local, remote))
+            if call is not None and call.state != "ended":
+                return call
+        return None
 
     # ------------------------------------------------------------------ input
     def process(self, now: float) -> None:

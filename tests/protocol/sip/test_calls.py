@@ -217,3 +217,23 @@ def test_tcp_no_retransmissions() -> None:
     net.advance(33, step=0.5)
     assert len([d for d in a.sent if d.startswith(b"INVITE")]) == 1
     assert any(isinstance(e, CallFailed) and e.status == 408 for e in a.inbox)
+
+
+def test_find_dialog_by_replaces_from_either_side() -> None:
+    """RFC 3891 §3: Call-ID and tags name one live dialog, whichever side built the header."""
+    from callcenter.sip.replaces import Replaces
+
+    net, a, b = setup()
+    out, inc = call(net, a, b)
+    b.ua.answer(inc, SDP, net.now)
+    net.pump()
+    assert out.dialog is not None and inc.dialog is not None
+    cid, a_tag, b_tag = out.invite.call_id, out.dialog.local_tag, out.dialog.remote_tag
+    assert b.ua.find_dialog(Replaces(cid, b_tag, a_tag)) is inc  # to-tag = b's local tag
+    assert b.ua.find_dialog(Replaces(cid, a_tag, b_tag)) is inc  # built from a's side
+    assert a.ua.find_dialog(Replaces(cid, a_tag, b_tag)) is out
+    assert b.ua.find_dialog(Replaces(cid, b_tag, "nope")) is None
+    assert b.ua.find_dialog(Replaces("other", b_tag, a_tag)) is None
+    a.ua.bye(out, net.now)
+    net.pump()
+    assert b.ua.find_dialog(Replaces(cid, b_tag, a_tag)) is None  # ended
