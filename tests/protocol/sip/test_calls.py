@@ -231,7 +231,7 @@ def test_find_dialog_by_replaces_from_either_side() -> None:
     cid, a_tag, b_tag = out.invite.call_id, out.dialog.local_tag, out.dialog.remote_tag
     assert b.ua.find_dialog(Replaces(cid, b_tag, a_tag)) is inc  # to-tag = b's local tag
     assert b.ua.find_dialog(Replaces(cid, a_tag, b_tag)) is inc  # built from a's side
-    assert a.ua.find_dialog(Replaces(cid, a_tag, b_tag)) is out
+    assert a.ua.find_dialog(Replaces(cid, a_tag, b_tag)) == out
     assert b.ua.find_dialog(Replaces(cid, b_tag, "nope")) is None
     assert b.ua.find_dialog(Replaces("other", b_tag, a_tag)) is None
     a.ua.bye(out, net.now)
