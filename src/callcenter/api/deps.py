@@ -19,6 +19,8 @@ from callcenter.acd.events import Output
 from callcenter.calls.control import CallControl
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.storage.aio import AsyncStorage
+from callcenter.storage.repos.settings import ScheduleRecord
+from callcenter.storage.repos.telephony import TrunkRecord
 from callcenter.storage.store import Storage
 
 EventListener = Callable[[int, str, dict[str, Any], str | None, int | None], None]
@@ -89,6 +91,10 @@ class Center(Protocol):
     def apply(self, outputs: list[Output]) -> None: ...
 
     def record_event(self, event: object, call_id: str | None = None) -> None: ...
+
+    def apply_schedules(self, records: list[ScheduleRecord]) -> None: ...
+
+    async def apply_trunks(self, records: list[TrunkRecord]) -> None: ...
 
 
 class Credentials(Protocol):

@@ -36,6 +36,7 @@ from callcenter.calls.agents import AgentDirectory
 from callcenter.calls.events import CallArrived
 from callcenter.calls.inbound import InboundCall
 from callcenter.calls.outbound import OutboundCall
+from callcenter.calls.routing import with_stored_schedules
 from callcenter.calls.service import CallService
 from callcenter.calls.trunks import TrunkService
 from callcenter.dialplan import Dialplan
@@ -45,6 +46,8 @@ from callcenter.lookup.base import LookupProvider
 from callcenter.sip.registrar import Registrar
 from callcenter.sip.ua import Call
 from callcenter.storage.aio import AsyncStorage
+from callcenter.storage.repos.settings import ScheduleRecord
+from callcenter.storage.repos.telephony import TrunkRecord
 
 log = get_logger("callcenter.center")
 
@@ -78,6 +81,7 @@ class ContactCenter:
         self.store = store
         self.data_dir = data_dir
         self.dialplan: Dialplan | None = None
+        self.file_dialplan: Dialplan | None = None  # before the stored schedules were applied
         self.flows = FlowRegistry()
         self.lookup: LookupProvider | None = None
         self.trunks: TrunkService | None = None
@@ -126,6 +130,19 @@ class ContactCenter:
         """内部呼叫 / click-to-dial: ring the originator's phone, then the target; the call id."""
         call = await OutboundCall.place(self, origin_agent, origin_ext, target)
         return call.key
+
+    # ------------------------------------------------------ live configuration
+    def apply_schedules(self, records: list[ScheduleRecord]) -> None:
+        """Route the next calls with these stored working hours and holidays."""
+        if self.file_dialplan is None:
+            self.file_dialplan = self.dialplan
+        if self.file_dialplan is not None:
+            self.dialplan = with_stored_schedules(self.file_dialplan, records)
+
+    async def apply_trunks(self, records: list[TrunkRecord]) -> None:
+        """Start, stop or restart trunks (and their registrations) to match ``records``."""
+        if self.trunks is not None:
+            await self.trunks.reload(records)
 
     def forget(self, inbound: InboundCall) -> None:
         self.calls.pop(inbound.acd_id, None)

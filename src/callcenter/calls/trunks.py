@@ -5,7 +5,9 @@ A trunk is a carrier's SIP server. Inbound calls from it are recognised by sourc
 (``sip.regclient``: digest auth, refresh before expiry, back-off on failure). Outbound calls go
 to the trunk's address with the trunk's digest credentials, answered on challenge by the user
 agent (§22.2). Trunk hosts come from the configuration, never from a message; a host name is
-resolved once when the trunk is loaded.
+resolved once when the trunk is loaded. ``reload`` applies stored changes live: a trunk removed,
+disabled or changed is dropped (its registration removed with Expires 0) and a new or changed
+one is loaded (its registration started).
 """
 
 from __future__ import annotations
@@ -58,6 +60,22 @@ class TrunkService:
         self.now = now
         self.rng = rng
         self.trunks: dict[str, Trunk] = {}
+        self.records: dict[str, TrunkRecord] = {}  # what each loaded trunk was built from
+
+    async def reload(self, records: list[TrunkRecord]) -> None:
+        """Make the live trunks what ``records`` say, without touching unchanged ones."""
+        wanted = {rec.name: rec for rec in records if rec.enabled}
+        for name in list(self.trunks):
+            if self.records.get(name) != wanted.get(name):
+                self._drop(name)
+        await self.load([rec for name, rec in wanted.items() if name not in self.trunks])
+
+    def _drop(self, name: str) -> None:
+        trunk = self.trunks.pop(name)
+        self.records.pop(name, None)
+        self._stop(trunk)
+        log.info("trunk.removed", trunk=name)
+        self.kick()
 
     async def load(self, records: list[TrunkRecord]) -> None:
         for rec in records:
@@ -76,6 +94,8 @@ class TrunkService:
             trunk = Trunk(rec.name, address, rec.host, creds, frozenset(rec.inbound_ips),
                           tuple(rec.dids))  # fmt: skip
             self.trunks[rec.name] = trunk
+            self.records[rec.name] = rec
+            log.info("trunk.loaded", trunk=rec.name, host=rec.host, register=rec.register)
             if rec.register and creds is not None:
                 self._start_registration(trunk)
         self.kick()
@@ -156,12 +176,18 @@ class TrunkService:
         if trunk.registration is not None:
             self._send(trunk, trunk.registration.on_timer(self.now()))
 
+    def _stop(self, trunk: Trunk) -> None:
+        """Unregister (best effort) and stop the trunk's timer."""
+        if trunk.timer is not None:
+            trunk.timer.cancel()
+            trunk.timer = None
+        client, trunk.registration = trunk.registration, None
+        if client is not None and client.state.value == "registered":
+            self.ua.send(client.stop(self.now()), trunk.address, self.now(), lambda r: None)
+            log.info("trunk.unregistering", trunk=trunk.name)
+
     def close(self) -> None:
         """Unregister (best effort) and stop the timers."""
         for trunk in self.trunks.values():
-            if trunk.timer is not None:
-                trunk.timer.cancel()
-            client = trunk.registration
-            if client is not None and client.state.value == "registered":
-                self.ua.send(client.stop(self.now()), trunk.address, self.now(), lambda r: None)
+            self._stop(trunk)
         self.kick()

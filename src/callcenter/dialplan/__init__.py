@@ -12,6 +12,7 @@ from callcenter.dialplan.hours import (
     TimeWindow,
     parse_holidays,
     parse_schedule,
+    weekly_schedule,
 )
 from callcenter.dialplan.parse import DialplanError, parse_destination, parse_dialplan
 from callcenter.dialplan.plan import Destination, Dialplan, Route, Rule
@@ -30,4 +31,5 @@ __all__ = [
     "parse_dialplan",
     "parse_holidays",
     "parse_schedule",
+    "weekly_schedule",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "parse_minutes",
     "parse_schedule",
     "parse_window",
+    "weekly_schedule",
 ]
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -206,3 +207,17 @@ def parse_schedule(data: object, default_tz: str = "Asia/Shanghai") -> Schedule:
     if not isinstance(windows, list) or not windows:
         raise HoursError("hours need a non-empty list 'windows'")
     return Schedule.build(str(data.get("tz", default_tz)), (parse_window(w) for w in windows))
+
+
+def weekly_schedule(tz: str, spans: Iterable[tuple[int, time, time]]) -> Schedule:
+    """A schedule from ``(weekday, opens, closes)`` spans (Mon=0), as the administration pages
+    store them; ``closes`` not after ``opens`` runs past midnight. No span: never open."""
+    windows = []
+    for weekday, opens, closes in spans:
+        if not 0 <= weekday <= 6:
+            raise HoursError(f"weekday {weekday} not in 0..6")
+        start, end = opens.hour * 60 + opens.minute, closes.hour * 60 + closes.minute
+        if start == end:
+            raise HoursError("time window is empty (opens == closes)")
+        windows.append(TimeWindow(frozenset({weekday}), start, end))
+    return Schedule.build(tz, windows)

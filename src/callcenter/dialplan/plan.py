@@ -6,8 +6,9 @@ number exactly (``did``), by prefix (``did_prefix``) or by a full-match regular 
 ``closed``, ``holiday`` or ``any``) against a named schedule of working hours (``hours``), with
 the shared holiday list. Destinations: an IVR flow, a queue, an extension, a voicemail box or a
 hang-up. ``route`` returns the destination with an explanation line per rule tried, for logs and
-the admin UI's "test a number" button. The caller passes an aware ``datetime``; nothing here
-reads the clock.
+the admin UI's "test a number" button. ``with_schedules`` gives a copy using stored working
+hours and holidays (edited live by an administrator) under their names. The caller passes an
+aware ``datetime``; nothing here reads the clock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from callcenter.dialplan.hours import NO_HOLIDAYS, Holidays, Schedule
@@ -89,6 +90,7 @@ class Dialplan:
         hours: Mapping[str, Schedule],
         holidays: Holidays = NO_HOLIDAYS,
         default: Destination = Destination("hangup", "no_route"),
+        schedule_holidays: Mapping[str, Holidays] | None = None,
     ) -> None:
         missing = sorted({r.hours for r in rules if r.hours is not None} - set(hours))
         if missing:
@@ -100,14 +102,29 @@ class Dialplan:
         self.hours = dict(hours)
         self.holidays = holidays
         self.default = default
+        # per schedule: the shared holidays plus its own (stored schedules have their own list)
+        self.schedule_holidays = dict(schedule_holidays or {})
+
+    def with_schedules(self, schedules: Mapping[str, tuple[Schedule, frozenset[date]]]) -> Dialplan:
+        """A copy in which each named schedule (stored working hours, with its own holiday
+        dates on top of the shared ones) replaces the one of that name or is added."""
+        hours = {**self.hours, **{name: sched for name, (sched, _) in schedules.items()}}
+        own = {
+            name: Holidays(
+                self.holidays.dates | days, self.holidays.workdays - days, self.holidays.workday_as
+            )
+            for name, (_, days) in schedules.items()
+        }
+        return Dialplan(self.rules, hours, self.holidays, self.default, own)
 
     def _time_state(self, rule: Rule, when: datetime) -> tuple[bool | None, bool | None, str]:
         if rule.hours is None:
             return None, None, ""
         schedule = self.hours[rule.hours]
+        holidays = self.schedule_holidays.get(rule.hours, self.holidays)
         local = schedule.local(when)
-        holiday = schedule.is_holiday(when, self.holidays)
-        is_open = schedule.is_open(when, self.holidays)
+        holiday = schedule.is_holiday(when, holidays)
+        is_open = schedule.is_open(when, holidays)
         state = "holiday" if holiday else ("open" if is_open else "closed")
         return is_open, holiday, f"{local:%Y-%m-%d %a %H:%M} {schedule.tz} is {state}"
 

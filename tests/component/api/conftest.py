@@ -31,11 +31,15 @@ from callcenter.api import ApiDeps, ApiSettings, create_app
 from callcenter.calls.acd_config import queue_config
 from callcenter.calls.agents import AgentDirectory
 from callcenter.calls.center import _plain
+from callcenter.calls.routing import with_stored_schedules
 from callcenter.ivr.registry import FlowRegistry
+from callcenter.lookup.demo import load_demo_dialplan
 from callcenter.sip_credentials import CredentialCache
 from callcenter.storage import demo
 from callcenter.storage.aio import AsyncStorage
 from callcenter.storage.hashing import fast_hasher
+from callcenter.storage.repos.settings import ScheduleRecord
+from callcenter.storage.repos.telephony import TrunkRecord
 from callcenter.storage.schema import metadata
 from callcenter.storage.store import Storage
 
@@ -162,9 +166,17 @@ class FakeCenter:
         self.clock = 1000.0
         self.applied: list[Output] = []
         self.tasks: set[asyncio.Task[None]] = set()
+        self.file_dialplan = self.dialplan = load_demo_dialplan()
+        self.trunk_loads: list[list[str]] = []
 
     def now(self) -> float:
         return self.clock
+
+    def apply_schedules(self, records: list[ScheduleRecord]) -> None:
+        self.dialplan = with_stored_schedules(self.file_dialplan, records)
+
+    async def apply_trunks(self, records: list[TrunkRecord]) -> None:
+        self.trunk_loads.append([r.name for r in records if r.enabled])
 
     async def dial(self, origin_agent: str | None, origin_ext: str, target: str) -> str:
         self.dialled.append((origin_agent, origin_ext, target))

@@ -4,11 +4,17 @@ applied without a restart."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from callcenter.acd import OfferToAgent
+from callcenter.dialplan import Destination
 
 from .conftest import BACKENDS, Api
+
+SH = ZoneInfo("Asia/Shanghai")
 
 
 def post(api: Api, who: str, path: str, body: object = None) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -113,3 +119,64 @@ def test_agent_without_memberships_serves_by_skills(api: Api) -> None:
     status, answer = post(api, "sup", "agent/login", body)
     assert status == 200, answer
     assert sorted(answer["queues"]) == ["billing", "repair"]  # skills alone (no list stored)
+
+
+# ------------------------------------------------------ hours and holidays
+HOTLINE_OPEN = Destination("flow", "demo_main")
+HOTLINE_CLOSED = Destination("flow", "demo_after_hours")
+
+
+def hotline(api: Api, when: datetime) -> Destination:
+    plan = api.center.dialplan
+    return plan.route("95598", "13800000001", when).destination
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_schedule_and_holiday_changes_route_the_next_call(api: Api) -> None:
+    admin = api.auth("admin")
+    api.client.cookies.clear()
+    sunday_10 = datetime(2026, 3, 8, 10, tzinfo=SH)
+    assert hotline(api, sunday_10) == HOTLINE_CLOSED  # the demo file: closed on Sundays
+    hours = [{"weekday": d, "opens": "08:00", "closes": "20:00"} for d in range(7)]
+    body = {"timezone": "Asia/Shanghai", "hours": hours}
+    r = api.client.put("/api/v1/admin/schedules/default", json=body, headers=admin)
+    assert r.status_code == 200, r.text
+    assert hotline(api, sunday_10) == HOTLINE_OPEN
+    r = api.client.post("/api/v1/admin/schedules/default/holidays", headers=admin,
+                        json={"day": "2026-03-08", "name": "演练"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert hotline(api, sunday_10) == HOTLINE_CLOSED  # the holiday rule: after-hours flow
+    route = api.center.dialplan.route("95598", "13800000001", sunday_10)
+    assert route.rule == "hotline-holiday"
+    r = api.client.delete("/api/v1/admin/schedules/default/holidays/2026-03-08", headers=admin)
+    assert r.status_code == 200
+    assert hotline(api, sunday_10) == HOTLINE_OPEN
+
+
+def test_unknown_time_zone_is_refused_and_nothing_changes(api: Api) -> None:
+    admin = api.auth("admin")
+    api.client.cookies.clear()
+    before = api.store.schedules.get("default")
+    body = {"timezone": "Mars/Olympus", "hours": []}
+    r = api.client.put("/api/v1/admin/schedules/default", json=body, headers=admin)
+    assert r.status_code == 422 and "Mars/Olympus" in r.json()["error"]["message"]
+    assert api.store.schedules.get("default") == before
+
+
+# ------------------------------------------------------------------ trunks
+def test_trunk_changes_apply_live(api: Api) -> None:
+    admin = api.auth("admin")
+    api.client.cookies.clear()
+    body = {"name": "carrier", "host": "127.0.0.1", "port": 5070, "register": True}
+    r = api.client.post("/api/v1/admin/trunks", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    trunk_id = r.json()["id"]
+    assert api.center.trunk_loads[-1] == ["carrier"]
+    r = api.client.patch(f"/api/v1/admin/trunks/{trunk_id}", json={"enabled": False},
+                         headers=admin)  # fmt: skip
+    assert r.status_code == 200 and api.center.trunk_loads[-1] == []
+    r = api.client.patch(f"/api/v1/admin/trunks/{trunk_id}", json={"enabled": True},
+                         headers=admin)  # fmt: skip
+    assert api.center.trunk_loads[-1] == ["carrier"]
+    r = api.client.delete(f"/api/v1/admin/trunks/{trunk_id}", headers=admin)
+    assert r.status_code == 200 and api.center.trunk_loads[-1] == []

@@ -38,6 +38,7 @@ from callcenter.api.routes.supervisor import refresh_memberships
 from callcenter.api.schemas import Ok, Page, Paging
 from callcenter.api.security import ADMIN, Ctx, require
 from callcenter.calls.acd_config import queue_config
+from callcenter.dialplan import HoursError, weekly_schedule
 from callcenter.ivr.flow import FlowError, parse_flow
 from callcenter.ivr.registry import FlowVersionError
 from callcenter.lookup.demo import DEMO_FLOWS
@@ -260,7 +261,18 @@ async def put_schedule(name: Key, body: ScheduleIn, ctx: AdminCtx) -> ScheduleOu
     spans = [OpenSpan(s.weekday, time.fromisoformat(s.opens), time.fromisoformat(s.closes))
              for s in body.hours]  # fmt: skip
     async with ctx.audit("schedule.put", f"schedule:{name}", timezone=body.timezone):
-        return _schedule_out(await ctx.run(schedules.put, name, body.timezone, spans))
+        try:  # the dialplan must be able to use it: a known zone (nothing stored otherwise)
+            weekly_schedule(body.timezone, [(s.weekday, s.opens, s.closes) for s in spans])
+        except HoursError as exc:
+            raise ApiError(422, "invalid", str(exc)) from None
+        rec = await ctx.run(schedules.put, name, body.timezone, spans)
+        await _apply_schedules(ctx)
+        return _schedule_out(rec)
+
+
+async def _apply_schedules(ctx: Ctx) -> None:
+    """The stored hours and holidays, live: the next call is routed with them."""
+    ctx.deps.center.apply_schedules(await ctx.run(ctx.deps.store.sync.schedules.all))
 
 
 @router.post("/schedules/{name}/holidays", response_model=Ok, status_code=201)
@@ -268,6 +280,7 @@ async def add_holiday(name: Key, body: HolidayIn, ctx: AdminCtx) -> Ok:
     schedules = ctx.deps.store.sync.schedules
     async with ctx.audit("holiday.add", f"schedule:{name}", day=str(body.day)):
         await ctx.run(schedules.add_holiday, name, body.day, body.name)
+        await _apply_schedules(ctx)
     return Ok()
 
 
@@ -277,6 +290,7 @@ async def remove_holiday(name: Key, day: date, ctx: AdminCtx) -> Ok:
     async with ctx.audit("holiday.remove", f"schedule:{name}", day=str(day)):
         if not await ctx.run(schedules.remove_holiday, name, day):
             raise ApiError(404, "not_found", f"no holiday {day} in {name!r}")
+        await _apply_schedules(ctx)
     return Ok()
 
 

@@ -130,7 +130,13 @@ async def create_trunk(body: TrunkIn, ctx: AdminCtx) -> TrunkOut:
             inbound_ips=body.inbound_ips,
             dids=body.dids,
         )
+        await _apply_trunks(ctx)
     return trunk_out(rec)
+
+
+async def _apply_trunks(ctx: Ctx) -> None:
+    """The stored trunks, live: registrations start and stop without a restart."""
+    await ctx.deps.center.apply_trunks(await ctx.run(ctx.deps.store.sync.trunks.all))
 
 
 @router.patch("/trunks/{trunk_id}", response_model=TrunkOut)
@@ -139,6 +145,7 @@ async def update_trunk(trunk_id: Id, body: TrunkPatch, ctx: AdminCtx) -> TrunkOu
     changes = body.model_dump(exclude_none=True, by_alias=True)
     async with ctx.audit("trunk.update", f"trunk:{trunk_id}", **changes):
         rec = await ctx.run(trunks.update, trunk_id, **changes)
+        await _apply_trunks(ctx)
     return trunk_out(rec)
 
 
@@ -148,6 +155,7 @@ async def set_trunk_auth(trunk_id: Id, body: TrunkAuthIn, ctx: AdminCtx) -> Trun
     trunks = ctx.deps.store.sync.trunks
     async with ctx.audit("trunk.auth", f"trunk:{trunk_id}", username=body.username):
         await ctx.run(trunks.set_auth, trunk_id, body.username, body.realm, body.password)
+        await _apply_trunks(ctx)
     return await _trunk(ctx, trunk_id)
 
 
@@ -155,4 +163,5 @@ async def set_trunk_auth(trunk_id: Id, body: TrunkAuthIn, ctx: AdminCtx) -> Trun
 async def delete_trunk(trunk_id: Id, ctx: AdminCtx) -> Ok:
     async with ctx.audit("trunk.delete", f"trunk:{trunk_id}"):
         await ctx.run(ctx.deps.store.sync.trunks.delete, trunk_id)
+        await _apply_trunks(ctx)
     return Ok()

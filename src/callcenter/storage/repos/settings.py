@@ -127,6 +127,12 @@ class ScheduleRepo(Repo):
                 tuple(HolidayRecord(d.day, d.name) for d in days),
             )
 
+    def all(self) -> list[ScheduleRecord]:
+        """Every schedule, by name."""
+        with self._db.transaction() as s:
+            names = list(s.scalars(select(Schedule.name).order_by(Schedule.name)))
+        return [self._require(name) for name in names]
+
     def _require(self, name: str) -> ScheduleRecord:
         record = self.get(name)
         if record is None:  # pragma: no cover - just written
