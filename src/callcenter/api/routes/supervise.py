@@ -53,6 +53,15 @@ async def _phone(ctx: Ctx) -> str:
 def _out(control: CallControl) -> SupervisionOut:
     sup = control.supervision
     agent = control.call.agent
+    if sup is None and agent is not None and agent.agent_id.startswith("sup:"):
+        # intercepted: the supervisor's own leg has taken the call
+        return SupervisionOut(
+            call_id=control.call.acd_id,
+            agent_id=None,
+            supervisor=agent.agent_id.removeprefix("sup:"),
+            mode="intercept",
+            answered=agent.answered,
+        )
     return SupervisionOut(
         call_id=control.call.acd_id,
         agent_id=None if agent is None else agent.agent_id,
@@ -71,6 +80,14 @@ async def _supervise(ctx: Ctx, call_id: str, mode: str, record: bool) -> Supervi
         except ControlError as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
     return _out(control)
+
+
+@router.get("/{call_id}", response_model=SupervisionOut)
+async def supervision(call_id: CallId, ctx: SupCtx) -> SupervisionOut:
+    """Who supervises the call and how (mode null: nobody), and whether the supervisor's
+    phone has answered; after an intercept, mode is ``intercept`` while the supervisor talks.
+    The console polls it while the supervisor's phone rings."""
+    return _out(_control(ctx, call_id))
 
 
 @router.post("/{call_id}/monitor", response_model=SupervisionOut)

@@ -6,7 +6,8 @@ import { api } from '../common/api.js';
 import { t } from '../common/i18n.js';
 import { clear, el, errorText, fmtDuration, fmtTime, toast } from '../common/ui.js';
 import {
-  CALL_OPS, callOp, forceBusy, forceLogout, forceReady, internalCall,
+  CALL_OPS, callOp, fetchSession, forceBusy, forceLogout, forceReady, internalCall, onSession,
+  session, setSession,
 } from './actions.js';
 import { showWhy } from './why.js';
 
@@ -57,7 +58,35 @@ export function createWallboard(root, options = {}) {
     timer = window.setTimeout(() => { timer = null; refresh(); }, delay);
   }
 
+  // The supervisor's own session (监听/密语/强插/拦截): a panel with its mode and whether the
+  // supervisor's phone has answered (polled while it rings), re-read from the server whenever
+  // an event concerns its call; gone when the session or the call ends.
+  let syncTimer = null;
+  async function syncSession() {
+    const s = session();
+    if (!s) return;
+    try {
+      const now = await fetchSession(s.callId);
+      if (session() !== s) return;  // changed meanwhile by an operation
+      setSession(now && { callId: s.callId, agentId: s.agentId, mode: now.mode,
+        answered: now.answered });
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+  function watchSession(s) {
+    renderSession();
+    window.clearTimeout(syncTimer);
+    if (s && !s.answered) syncTimer = window.setTimeout(syncSession, 700);
+  }
+  onSession(watchSession);
+
   function onEvent(ev) {
+    const s = session();
+    if (s && (ev.call_id || (ev.payload || {}).call_id) === s.callId) {
+      window.clearTimeout(syncTimer);
+      syncTimer = window.setTimeout(syncSession, 150);
+    }
     if (snap && ev.type === 'AgentStateChanged') {
       const p = ev.payload || {};
       const row = snap.agents.find((a) => a.agent_id === String(p.agent_id));
@@ -81,11 +110,12 @@ export function createWallboard(root, options = {}) {
   const ticker = window.setInterval(tick, 1000);
 
   const alertsBox = el('div', { class: 'wb-alerts', dataset: { testid: 'wb-alerts' } });
+  const sessionBox = el('div', { class: 'panel wb-session hidden', dataset: { testid: 'sup-session' } });
   const queuesBox = el('div', { class: 'wb-queues', dataset: { testid: 'wb-queues' } });
   const agentsBox = el('div', { class: 'panel wb-agents' });
   const waitingBox = el('div', { class: 'panel wb-waiting' });
   const footer = el('div', { class: 'muted wb-footer', dataset: { testid: 'wb-updated' } });
-  root.append(alertsBox, queuesBox, el('div', { class: 'wb-lower' }, agentsBox, waitingBox), footer);
+  root.append(alertsBox, sessionBox, queuesBox, el('div', { class: 'wb-lower' }, agentsBox, waitingBox), footer);
 
   function stat(field, label, value, extra) {
     return el('div', { class: `stat stat-${field}` },
@@ -149,6 +179,33 @@ export function createWallboard(root, options = {}) {
     box.appendChild(btn('force_logout', () => forceLogout(a.agent_id), 'btn-danger'));
     box.appendChild(btn('dial', () => internalCall(a.agent_id)));
     return box;
+  }
+
+  function renderSession() {
+    const s = tv ? null : session();
+    clear(sessionBox);
+    sessionBox.classList.toggle('hidden', !s);
+    sessionBox.dataset.mode = s ? s.mode : '';
+    sessionBox.dataset.call = s ? s.callId : '';
+    sessionBox.dataset.answered = s ? String(s.answered) : '';
+    if (!s) return;
+    const ops = s.mode === 'intercept' ? ['release']
+      : CALL_OPS.filter((op) => op !== s.mode);
+    sessionBox.append(
+      el('h3', {}, t('sess.title')),
+      el('div', { class: 'row' },
+        el('span', { class: 'badge badge-info', dataset: { testid: 'sess-mode' } },
+          t(`sess.mode.${s.mode}`, { agent: s.agentId || '' })),
+        el('span', { class: `badge ${s.answered ? 'badge-ok' : 'badge-warn'}`,
+          dataset: { testid: 'sess-phone' } }, t(s.answered ? 'sess.connected' : 'sess.ringing')),
+        el('span', { class: 'muted' }, s.callId)),
+      el('div', { class: 'row wb-actions' }, ops.map((op) => el('button', {
+        class: `btn btn-small${op === 'release' || op === 'intercept' ? ' btn-warn' : ''}`,
+        type: 'button', dataset: { testid: `sess-${op}` },
+        // switching modes needs the supervisor's phone up (the server says 409 otherwise)
+        disabled: !s.answered && ['monitor', 'whisper', 'barge'].includes(op),
+        onclick: async () => { await callOp(op, s.callId, s.agentId); schedule(100); },
+      }, t(`act.${op}`)))));
   }
 
   function renderAgents() {
@@ -215,6 +272,7 @@ export function createWallboard(root, options = {}) {
   function render() {
     if (!snap) return;
     renderAlerts();
+    renderSession();
     renderQueues();
     renderAgents();
     renderWaiting();
