@@ -136,6 +136,7 @@ async def build_center(
             center.announce_every[rec.name] = float(every) if isinstance(every, int | float) else 0
     center.dialplan, files = load_routing(config)
     center.flows = await aio.run(with_stored_flows, files, store)  # activations survive restarts
+    center.apply_schedules(await aio.run(store.schedules.all))  # stored hours and holidays
     center.lookup = OwnCustomersLookup(aio)
     calls.registration_listeners.append(PhoneLogin(acd, directory, calls.now, center.apply))
     trunks = TrunkService(calls.ua, calls.kick, calls.now, random.Random(secure_seed()))
