@@ -2,27 +2,46 @@
 
 ``uvicorn.Server.serve`` installs SIGINT/SIGTERM handlers of its own; embedded in the runtime,
 which owns the signals and stops every service in order, that would take them away. Stop it by
-setting ``should_exit`` (``stop_api``).
+setting ``should_exit`` (``stop_api``). On shutdown it stops listening, closes every event
+stream at once (``EventHub.close``: the clients get close code 1001) and waits briefly for
+them before uvicorn's own shutdown, which would otherwise wait for each open WebSocket.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from collections.abc import Generator
 from contextlib import contextmanager
 
 import uvicorn
 from starlette.types import ASGIApp
 
+from callcenter.api.stream import EventHub
 from callcenter.logs import get_logger
 
 log = get_logger("callcenter.api")
+STREAMS_GRACE = 2.0  # seconds for the event streams to close before uvicorn drops them
 
 
 class EmbeddedServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, hub: EventHub | None = None) -> None:
+        super().__init__(config)
+        self.hub = hub
+
     @contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.hub is not None:
+            for server in self.servers:
+                server.close()  # no new connections meanwhile
+            self.hub.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.hub.wait_closed(), STREAMS_GRACE)
+        await super().shutdown(sockets)
 
 
 async def start_api(
@@ -30,7 +49,8 @@ async def start_api(
 ) -> tuple[EmbeddedServer, asyncio.Task[None]]:
     """Serve ``app`` in this loop; return once it listens (or raise if it could not start)."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
-    server = EmbeddedServer(config)
+    hub = getattr(getattr(app, "state", None), "hub", None)  # create_app's event hub
+    server = EmbeddedServer(config, hub if isinstance(hub, EventHub) else None)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

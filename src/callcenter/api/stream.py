@@ -9,6 +9,8 @@ later event of a call it was offered; a supervisor sees the queues it is a membe
 groups), their member agents and their calls, or everything when it is in no queue.
 Business events (``business_events``): ticket events go to the members of the ticket's unit,
 its creator and the actor (and to supervisors), customer events to call-center staff.
+When the server stops, ``EventHub.close`` asks every stream subscriber to close at once
+(``Subscription.ended``) and ``wait_closed`` waits for them to be gone.
 """
 
 from __future__ import annotations
@@ -90,10 +92,12 @@ class Visibility:
 
 
 class Subscription:
-    def __init__(self, visibility: Visibility, size: int) -> None:
+    def __init__(self, visibility: Visibility, size: int, closable: bool = True) -> None:
         self.visibility = visibility
         self.queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue(size)
         self.lagged = False
+        self.closable = closable  # a client stream, closed when the server stops
+        self.ended = asyncio.Event()  # set: the server is stopping, close the stream
 
     def offer(self, ev: StreamEvent) -> None:
         if self.lagged:
@@ -112,6 +116,7 @@ class EventHub:
         self.queue_size = queue_size
         self.subscribers: set[Subscription] = set()
         self.last_seq = 0
+        self.closed = False
 
     def publish(
         self,
@@ -127,10 +132,26 @@ class EventHub:
         for sub in list(self.subscribers):
             sub.offer(ev)
 
-    def subscribe(self, visibility: Visibility) -> Subscription:
-        sub = Subscription(visibility, self.queue_size)
+    def subscribe(self, visibility: Visibility, *, closable: bool = True) -> Subscription:
+        """A subscriber; ``closable=False`` for in-process ones the server stops itself
+        (webhooks), which ``close`` leaves alone."""
+        sub = Subscription(visibility, self.queue_size, closable)
+        if self.closed and closable:
+            sub.ended.set()
         self.subscribers.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         self.subscribers.discard(sub)
+
+    def close(self) -> None:
+        """The server is stopping: every client stream (now and later) is asked to close."""
+        self.closed = True
+        for sub in self.subscribers:
+            if sub.closable:
+                sub.ended.set()
+
+    async def wait_closed(self) -> None:
+        """Until every client stream has unsubscribed (bound it with a timeout)."""
+        while any(sub.closable for sub in self.subscribers):
+            await asyncio.sleep(0.02)

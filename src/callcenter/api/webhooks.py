@@ -58,7 +58,7 @@ class WebhookDispatcher:
         await self.reload()
         timeout = self.deps.settings.webhook_timeout
         self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-        self.sub = self.hub.subscribe(Visibility(everything=True))
+        self.sub = self.hub.subscribe(Visibility(everything=True), closable=False)
         self.task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:

@@ -5,16 +5,22 @@ log, whose ``seq`` only grows), then sends live events in order, never one twice
 ``since`` it starts live. Messages are ``{"seq", "type", "at", "call_id", "agent_id",
 "payload"}``, preceded by one ``{"hello": {"role", "last_seq"}}`` once replay is done. A client
 that falls behind is closed with code 4008 and resumes with ``since`` = the last seq it saw.
-After 20 s without events a ``{"keepalive": {"last_seq"}}`` message goes out (which is also how
-a client that went away is noticed). Authentication is the session cookie or
+After 20 s without events a ``{"keepalive": {"last_seq"}}`` message goes out. What the client
+sends is read (and ignored) all along, so a client that closes is noticed at once and its
+subscription ends; when the server stops, every stream is closed at once with code 1001
+(``EventHub.close``, called by ``api/server.py``). Authentication is the session cookie or
 ``Authorization: Bearer``; without it the socket is closed with 4401.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, Query, WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
@@ -122,7 +128,7 @@ class _Stream:
                 return
 
     async def live(self) -> None:
-        """Send live events; a keep-alive when idle finds a client that went away."""
+        """Send live events, a keep-alive when idle; returns after closing a lagging client."""
         while True:
             try:
                 ev = await asyncio.wait_for(self.sub.queue.get(), KEEPALIVE)
@@ -152,8 +158,35 @@ async def stream(websocket: WebSocket, ctx: WsCtx, since: Seq = None) -> None:
         else:
             await s.replay(since)
         await websocket.send_json({"hello": {"role": ctx.role, "last_seq": s.last}})
-        await s.live()
+        await _serve(s)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the client went away (a send on a closed socket)
     finally:
         hub.unsubscribe(sub)
+
+
+async def _client_closed(ws: WebSocket) -> None:
+    """Read (and ignore) what the client sends until it closes the socket."""
+    while (await ws.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+async def _serve(s: _Stream) -> None:
+    """Live events until the first of: the client closes, the server stops (close 1001), or
+    the client lags (``live`` closes it with 4008). An anyio task group, so the request's own
+    cancellation (the server dropping the connection) goes through as usual."""
+    first: list[str] = []
+
+    async with anyio.create_task_group() as tg:
+
+        async def until(name: str, fn: Callable[[], Awaitable[object]]) -> None:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                await fn()  # these: a send on a closed socket, the client went away
+            first.append(name)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(until, "live", s.live)
+        tg.start_soon(until, "client", partial(_client_closed, s.ws))
+        tg.start_soon(until, "stopping", s.sub.ended.wait)
+    if first[:1] == ["stopping"]:
+        await s.ws.close(1001, "server shutting down")
