@@ -155,3 +155,14 @@ def test_only_administrators_upload(api: Api) -> None:
                             files={"file": ("x.wav", stereo_wav(), "audio/wav")})  # fmt: skip
         assert r.status_code == 403, (user, r.text)
     assert api.store.prompts.get("x", "zh") is None
+
+
+def test_listening_serves_audio_files_only(api: Api, admin: dict[str, str], tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the browser")
+    r = api.client.put("/api/v1/admin/prompts/odd/zh", headers=admin,
+                       json={"file_path": str(secret)})  # fmt: skip
+    assert r.status_code == 200, r.text
+    r = api.client.get(URL.format(name="odd"), headers=admin)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "no_file"
+    assert b"not for the browser" not in r.content

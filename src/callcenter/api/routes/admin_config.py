@@ -451,6 +451,8 @@ async def current_flow(name: Key, ctx: AdminCtx) -> CurrentFlowOut:
     raise ApiError(404, "not_found", f"the document of flow {name!r} v{live.version} is not known")
 
 
+AUDIO_SUFFIXES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
+                  ".flac": "audio/flac", ".au": "audio/basic"}  # fmt: skip
 _TTS: dict[str, Tts] = {}  # one preview synthesiser per process (its cache, its pending set)
 
 
@@ -469,10 +471,12 @@ async def prompt_audio(
     rec = await ctx.run(ctx.deps.store.sync.prompts.get, name, language)
     if rec is not None and rec.file_path:
         path = FsPath(rec.file_path)
-        if await asyncio.to_thread(path.is_file):
-            return FileResponse(path, media_type="audio/wav" if path.suffix == ".wav" else None)
+        # a path typed in by hand may name any file: only audio files are served
+        if path.suffix.lower() in AUDIO_SUFFIXES and await asyncio.to_thread(path.is_file):
+            return FileResponse(path, media_type=AUDIO_SUFFIXES[path.suffix.lower()])
         if not rec.text:
-            raise ApiError(404, "no_file", f"the file of prompt {name}/{language} is missing")
+            raise ApiError(404, "no_file", f"the file of prompt {name}/{language} is missing "
+                                           "or is not an audio file")  # fmt: skip
     if rec is None or not rec.text:
         raise ApiError(404, "not_found", f"no text prompt {name}/{language}")
     tts = _TTS.setdefault("preview", Tts(FsPath(tempfile.gettempdir()) / "cc-prompt-preview"))
