@@ -202,9 +202,13 @@ class RtcpScheduler:
             self._handle = asyncio.get_running_loop().call_later(self.interval / 5, self._run)
 
     def remove(self, leg: Reporting) -> None:
-        """The leg leaves: it says BYE (§6.6) and is not reported any more."""
+        """The leg leaves: it says BYE (§6.6) and is not reported any more. A leg that never
+        sent an RTP or RTCP packet leaves silently (§6.3.7: it MUST NOT send a BYE) - most
+        short calls, e.g. one rejected or hung up within the first report interval."""
         if self._legs.pop(leg.id, None) is not None:
-            leg.send_rtcp(bye=True)
+            rtcp = leg.rtcp
+            if rtcp is not None and (rtcp.reports_out or rtcp.tx.packet_count):
+                leg.send_rtcp(bye=True)
         if not self._legs and self._handle is not None:
             self._handle.cancel()
             self._handle = None

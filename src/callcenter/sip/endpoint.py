@@ -312,8 +312,8 @@ class SipEndpoint:
         if merged is not None:
             self._merge[merged] = key
             self._merged_of[key] = merged
-        if req.method == "INVITE":  # §17.2.1: 100 Trying at once; we do not wait 200 ms
-            self._apply(txn, txn.respond(build_response(req, 100), now), now)
+        if req.method == "INVITE":  # §17.2.1: 100 Trying after 200 ms unless answered first
+            self._apply(txn, [], now)
         self.events.append(RequestReceived(req, source, key))
 
     def _merged_key(self, req: Request) -> str | None:

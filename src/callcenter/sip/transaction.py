@@ -23,11 +23,13 @@ from dataclasses import dataclass
 
 from callcenter.sip.errors import SipSyntaxError
 from callcenter.sip.message import Headers, Request, Response
+from callcenter.sip.responses import build_response
 from callcenter.sip.uri import parse_name_addr
 
 T1 = 0.5  # §17.1.1.1: RTT estimate
 T2 = 4.0  # maximum retransmit interval for non-INVITE requests and INVITE responses
 T4 = 5.0  # maximum duration a message remains in the network
+TRYING_DELAY = 0.2  # §17.2.1: a UAS answering within 200 ms need not send 100 Trying
 TIMER_D_UDP = 32.0
 
 
@@ -283,6 +285,10 @@ class ServerInvite(ServerTransaction):
     def __init__(self, key: str, request: Request, reliable: bool, now: float) -> None:
         super().__init__(key, request, reliable, now)
         self.state = State.PROCEEDING
+        # §17.2.1: 100 Trying unless the TU answers within 200 ms (most calls answered at
+        # once never need it); a retransmitted INVITE before any response gets it at once.
+        self._trying_for: Request | None = request
+        self.timers["trying"] = now + TRYING_DELAY
 
     def on_request(self, req: Request, now: float) -> list[Action]:
         if req.method == "ACK":
@@ -293,10 +299,23 @@ class ServerInvite(ServerTransaction):
                 return self._wait("I", now, T4)
             return []  # absorbed in Confirmed; a 2xx ACK never matches this transaction
         if self.state in (State.PROCEEDING, State.COMPLETED):
+            if self._trying_for is not None:
+                return self._trying()
             return self._resend()  # retransmitted INVITE: repeat the last response
         return []  # Accepted (RFC 6026) and Confirmed absorb retransmissions
 
+    def _trying(self) -> list[Action]:
+        """The deferred 100: only while due (Proceeding, nothing sent yet; any response or
+        the end of the transaction cancels it)."""
+        req, self._trying_for = self._trying_for, None
+        self.timers.pop("trying", None)
+        assert req is not None and self.state is State.PROCEEDING
+        return [Send(self._remember(build_response(req, 100)))]
+
     def respond(self, resp: Response, now: float) -> list[Action]:
+        if self._trying_for is not None:  # the TU answered first: no 100 needed
+            self._trying_for = None
+            self.timers.pop("trying", None)
         if self.state is State.ACCEPTED and 200 <= resp.status < 300:
             return [Send(self._remember(resp))]  # the TU retransmits its 2xx through here
         if self.state is not State.PROCEEDING:
@@ -320,6 +339,8 @@ class ServerInvite(ServerTransaction):
         return self._resend() if self.state is State.ACCEPTED else []
 
     def _fire(self, name: str, now: float) -> list[Action]:
+        if name == "trying":
+            return self._trying()
         if name == "G" and self.state is State.COMPLETED:
             self._interval = min(2 * self._interval, T2)
             self.timers["G"] = now + self._interval

@@ -131,11 +131,33 @@ async def test_release_says_bye_and_rtcp_follows_the_latched_rtp(fast: MediaEngi
     for _ in range(3):
         phone.send(phone.packet(PCMU, b"\xff" * 160), (HOST, ep.local_port))  # ...RTP another
     await wait_for(lambda: ep.packets_in == 3)
+    await wait_for(lambda: len(reports(rtcp_next_to_rtp)) >= 1)  # a report went out first
     await fast.release(ep)
     await wait_for(lambda: any(isinstance(p, Bye) for c in reports(rtcp_next_to_rtp) for p in c))
     assert sdp_phone.received == []
     for p in (sdp_phone, phone, rtcp_next_to_rtp):
         p.close()
+
+
+async def test_a_leg_that_never_sent_leaves_without_bye(tmp_path: Path) -> None:
+    """RFC 3550 §6.3.7: no RTP and no RTCP sent yet (the first report is seconds away):
+    releasing the leg sends nothing at all."""
+    base = port_base() + 100
+    eng = MediaEngine(base, base + 19, cache_dir=tmp_path / "tts", rtcp_interval=60.0)
+    try:
+        phone = await open_phone()
+        rtcp = await _phone_with_rtcp_at(phone.port + 1)
+        ep = await eng.create_endpoint("quiet", HOST)
+        eng.set_remote(ep, HOST, phone.port, PCMU)
+        phone.send(phone.packet(PCMU, b"\xff" * 160), (HOST, ep.local_port))
+        await wait_for(lambda: ep.packets_in == 1)
+        await eng.release(ep)
+        await asyncio.sleep(0.3)  # a BYE would have arrived by now on loopback
+        assert rtcp.received == [] and phone.received == []
+        phone.close()
+        rtcp.close()
+    finally:
+        await eng.close()
 
 
 async def _phone_with_rtcp_at(port: int) -> Phone:

@@ -61,8 +61,12 @@ def test_torture_message(name: str) -> None:
     if expected is None:
         assert not ep.outgoing
     elif expected == "call":
-        assert [m.status for m in sent if isinstance(m, Response)] == [100]
+        assert not sent  # the TU may answer within 200 ms (§17.2.1) ...
         assert any(isinstance(e, IncomingCall) for e in ua.events)
+        ep.handle_timer(1000.2)  # ... it did not: 100 Trying
+        later = [parse_message(d) for d, dest in ep.outgoing]
+        assert [m.status for m in later if isinstance(m, Response)] == [100]
+        assert all(dest == source for _, dest in ep.outgoing)
     elif expected == "app":
         assert not statuses
         assert [type(e) for e in ua.events] == [NonDialogRequest]

@@ -139,9 +139,11 @@ def test_server_machines(inputs: list[tuple[str, int]], invite: bool, reliable: 
     txn = cls("k", req, reliable, now)
     kind = "ist" if invite else "nist"
     responded_final = False
+    responded = False  # anything sent yet (a response, or the deferred 100 Trying)
     for op, value in inputs:
         before = txn.state
         if op == "respond":
+            responded = True
             actions = txn.respond(build_response(req, value, to_tag="t"), now)
             if before in (S.TRYING, S.PROCEEDING) and value >= 200:
                 responded_final = True
@@ -157,8 +159,15 @@ def test_server_machines(inputs: list[tuple[str, int]], invite: bool, reliable: 
         else:
             actions = txn.transport_error()
         check_step(txn, before, actions, kind, now)
-        if reliable and op == "timer":
-            assert not any(isinstance(a, Send) for a in actions)
+        sent = [a.data for a in actions if isinstance(a, Send)]
+        if invite and not responded and op in ("timer", "retransmit"):
+            # §17.2.1: nothing answered yet: the 100 Trying goes out after 200 ms or on a
+            # retransmission, once, over any transport
+            assert all(d.startswith(b"SIP/2.0 100 ") for d in sent), sent
+            responded = bool(sent) or responded
+            assert bool(sent) == (txn.state is S.PROCEEDING and (op == "retransmit" or now >= 0.2))
+        elif reliable and op == "timer":
+            assert not sent
     run_out(txn, now)
     if responded_final:
         assert txn.state is S.TERMINATED
