@@ -3,10 +3,11 @@
 The server first calls the originator's own phone (with auto-answer headers, so a desk phone
 picks up by itself); once it is up the originator hears ringback while the server calls the
 target: another agent (by agent id), an extension, or an outside number through a trunk; when
-the target answers the two are bridged. Either side hanging up ends both. The ACD knows: the
-originator, when logged in, is on a call it did not route (``take``), and a target agent is
-reserved while ringing (``reserve``) so no queue caller is offered meanwhile. The call has
-one CDR (direction ``internal`` or ``outbound``) with a leg per party.
+the target answers the two are bridged (``CallBridged``, the target as "caller"). Either side
+hanging up ends both. The ACD knows: the originator, when logged in, is on a call it did not
+route (``take``), and a target agent is reserved while ringing (``reserve``) so no queue
+caller is offered meanwhile. The call has one CDR (direction ``internal`` or ``outbound``)
+with a leg per party.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from callcenter.calls.agents import contact_address
 from callcenter.calls.control import AUTO_ANSWER, ControlError
-from callcenter.calls.events import CallClosed, InternalCallStarted
+from callcenter.calls.events import CallBridged, CallClosed, InternalCallStarted
 from callcenter.calls.media_session import MediaSession, NoCodec
 from callcenter.logs import get_logger
 from callcenter.media.player import Tone
@@ -224,6 +225,9 @@ class OutboundCall:
         o, t = self.origin.session, target.session
         if o is not None and t is not None:
             await center.service.media.bridge(o.leg, t.leg)
+        # the desktop shows the call as talking (the originator's "caller" is the target)
+        center.record_event(CallBridged(self.key, self.origin.agent_id or "", target.label, "",
+                                        None))  # fmt: skip
 
     async def _stop_ringback(self) -> None:
         if self.ringback is not None:

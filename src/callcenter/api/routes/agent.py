@@ -261,7 +261,8 @@ async def hangup(ctx: AgentCtx) -> AgentStateOut:
 
 @router.post("/wrapup", response_model=Ok)
 async def wrapup_code(body: WrapUpCodeIn, ctx: AgentCtx) -> Ok:
-    """话后处理 code (a business category) for the agent's current or last call."""
+    """话后处理 code (a business category) for the agent's current or last call (one it
+    answered, or one it dialled)."""
     agent = await own_agent(ctx)
     agent_id = str(agent.agent_id)
     store = ctx.deps.store.sync
@@ -275,8 +276,13 @@ async def wrapup_code(body: WrapUpCodeIn, ctx: AgentCtx) -> Ok:
             known = ", ".join(sorted(codes))
             raise ApiError(422, "unknown_wrapup_code", f"{body.code!r} is not one of: {known}")
         cdr = await ctx.run(store.cdrs.get, call_id)
-        if cdr is None or cdr.agent_id != agent.agent_id:
-            raise ApiError(404, "not_your_call", f"no call {call_id!r} answered by {agent_id}")
+        placed = (
+            cdr is not None
+            and cdr.direction in ("internal", "outbound")
+            and (agent.extension is not None and cdr.caller == str(agent.extension))
+        )  # a call the agent dialled from its own phone (click-to-dial)
+        if cdr is None or (cdr.agent_id != agent.agent_id and not placed):
+            raise ApiError(404, "not_your_call", f"no call {call_id!r} of agent {agent_id}")
         await ctx.run(store.cdrs.annotate, call_id, business_category=body.code)
         ctx.deps.center.record_event(WrapUpCoded(call_id, agent_id, body.code))
     return Ok()

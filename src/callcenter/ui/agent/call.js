@@ -2,7 +2,7 @@
 // call controls (hold, transfer, consult, 3-way, play a voice string, record), click-to-dial,
 // and the wrap-up form (code and notes) after the call.
 import { ApiError, api } from '../common/api.js';
-import { t } from '../common/i18n.js';
+import { has, t } from '../common/i18n.js';
 import { clear, confirmDialog, el, errorText, fmtDuration, toast } from '../common/ui.js';
 import { S, act, businessLabel, emit, on, preserving } from './store.js';
 
@@ -13,6 +13,9 @@ const CONTROL_EVENTS = new Set(['CallHeld', 'CallResumed', 'CallTransferred', 'C
 
 let box = null;
 let wrapDraft = { code: '', notes: '' };
+// Why the last dial failed ({key, target, code, message}), shown until the next dial; kept as
+// keys so a language switch translates it.
+let dialError = null;
 const drafts = {};
 
 // An input that keeps what was typed across re-renders.
@@ -33,7 +36,7 @@ export function callPanel() {
     if (what === 'answer') answer();
     if (what === 'hangup') hangup();
   });
-  on('dial', (target) => dial(target));
+  on('dial', (req) => dial(req)); // a number, or {target, customer_id} from a customer record
   on('customer-created', (c) => {
     for (const target of [S.offer, S.call]) {
       if (target && target.pop && c.phones.includes(target.caller)) {
@@ -65,14 +68,19 @@ function onEvent(ev) {
     S.offer = null;
     render();
   } else if (ev.type === 'CallBridged' && (mineEvent(ev) || ev.call_id === currentId())) {
-    const base = S.offer && S.offer.call_id === ev.call_id ? S.offer : { call_id: ev.call_id };
+    const same = (c) => c && c.call_id === ev.call_id;
+    const base = (same(S.offer) && S.offer) || (same(S.call) && S.call) || { call_id: ev.call_id };
     S.call = { ...base, caller: p.caller || base.caller, category: p.category || base.category,
       customer_id: p.customer_id ?? base.customer_id ?? null };
+    if (S.call.outbound) S.call.phase = 'talking';
     S.offer = null;
     S.answeredAt = Date.now();
     refreshCallInfo();
     render();
   } else if (ev.type === 'CallClosed' && ev.call_id && ev.call_id === currentId()) {
+    if (S.call && S.call.outbound && S.call.phase !== 'talking') {
+      failDial({ key: 'call.dial_unanswered', target: S.call.caller });
+    }
     endCall(ev.call_id);
   } else if (CONTROL_EVENTS.has(ev.type) && (ev.call_id === currentId() || mineEvent(ev))) {
     refreshCallInfo();
@@ -81,7 +89,7 @@ function onEvent(ev) {
 
 function endCall(callId) {
   const c = S.call || S.offer || {};
-  const wasUp = Boolean(S.call);
+  const wasUp = Boolean(S.call) && !(S.call.outbound && S.call.phase === 'calling_me');
   S.lastCall = { call_id: callId, queue: c.queue || (S.callInfo && S.callInfo.queue),
     customer_id: c.customer_id || selectedCustomer(), caller: c.caller };
   S.call = null;
@@ -107,16 +115,26 @@ function onState(s) {
     render();
     return;
   }
-  if ((s.activity === 'ringing' || s.activity === 'reserved') && s.call_id && !S.offer && !S.call) {
+  const dialling = S.call && S.call.outbound && S.call.phase === 'calling_me';
+  if (dialling && s.activity === 'on_call' && s.call_id === S.call.call_id) {
+    S.call.phase = 'ringing'; // our phone answered: now the target rings
+    render();
+  } else if ((s.activity === 'ringing' || s.activity === 'reserved') && s.call_id && !S.offer && !S.call) {
     startOffer(s.call_id, null, null);
   } else if (s.activity === 'on_call' && s.call_id && (!S.call || S.call.call_id !== s.call_id)) {
     const base = S.offer && S.offer.call_id === s.call_id ? S.offer : { call_id: s.call_id };
     S.call = { ...base };
     S.offer = null;
     S.answeredAt = S.answeredAt || Date.now() - (s.time_in_state || 0) * 1000;
-    if (!S.call.pop) loadPop(S.call);
-    refreshCallInfo();
+    if (isOutbound(s.call_id)) {
+      S.call = { ...S.call, outbound: true, phase: 'up' }; // after a reload: target unknown
+    } else {
+      if (!S.call.pop) loadPop(S.call);
+      refreshCallInfo();
+    }
     render();
+  } else if (dialling) {
+    render(); // idle until our own phone answers: the call is not over
   } else if (!['ringing', 'reserved', 'on_call'].includes(s.activity) && (S.call || S.offer)) {
     const id = currentId();
     if (S.call) endCall(id);
@@ -210,19 +228,64 @@ async function control(path, body, okText) {
   return out;
 }
 
-async function dial(target) {
+// Calls placed from the desktop (calls/outbound.py) are keyed "out-<n>-<ms>".
+function isOutbound(callId) {
+  return String(callId || '').startsWith('out-');
+}
+
+function dialErrorText(e) {
+  if (!e.code) return t(e.key, { target: e.target });
+  const reason = has(`dialerr.${e.code}`) ? t(`dialerr.${e.code}`) : e.message;
+  return t(e.key, { target: e.target, message: reason });
+}
+
+function failDial(e) {
+  dialError = e;
+  toast(dialErrorText(e), 'error', 6000);
+  render();
+}
+
+// Click-to-dial: the server calls our phone first (auto-answer), then the target; the call
+// goes calling_me -> ringing (our phone is up) -> talking (CallBridged) -> CallClosed.
+async function dial(req) {
+  const { target, customer_id: customerId } = req && typeof req === 'object' ? req : { target: req };
   const value = String(target || '').trim();
+  dialError = null;
   if (!value) {
     toast(t('call.target_required'), 'warn');
+    render();
     return;
   }
-  const out = await act('POST', '/api/v1/agent/call/dial', { target: value }, t('call.dialing', { target: value }));
-  if (out && out.call_id) {
-    S.call = { call_id: out.call_id, caller: out.called || value, outbound: true };
-    S.callInfo = out;
-    S.answeredAt = Date.now();
-    render();
+  if (!S.state || !S.state.logged_in) {
+    failDial({ key: 'call.dial_not_logged_in', target: value });
+    return;
   }
+  if (S.call || S.offer) {
+    failDial({ key: 'call.dial_busy', target: value });
+    return;
+  }
+  const body = { target: value };
+  if (customerId) body.customer_id = customerId;
+  let out;
+  try {
+    out = await api('POST', '/api/v1/agent/call/dial', body);
+  } catch (err) {
+    const code = err instanceof ApiError ? err.code : 'network';
+    failDial({ key: 'call.dial_failed', target: value, code, message: errorText(err) });
+    return;
+  }
+  if (S.call && S.call.call_id === out.call_id) { // our phone answered before this reply
+    S.call.caller = value;
+    S.call.customer_id = customerId || null;
+    if (S.call.phase === 'up') S.call.phase = 'ringing';
+  } else {
+    S.call = { call_id: out.call_id, caller: value, outbound: true, phase: 'calling_me',
+      customer_id: customerId || null };
+    S.answeredAt = null;
+  }
+  S.callInfo = null;
+  toast(t('call.dialing', { target: value }), 'ok');
+  render();
 }
 
 // ----------------------------------------------------------------- render
@@ -254,9 +317,11 @@ function render() {
   const s = S.state;
   if (!s || !s.logged_in) {
     box.appendChild(el('p', { class: 'muted' }, t('call.not_logged_in')));
+    renderDialError();
     return;
   }
   if (S.offer) renderOffer();
+  else if (S.call && S.call.outbound) renderOutbound();
   else if (S.call) renderCall();
   else if (S.lastCall && s.activity === 'wrap_up') renderWrapup();
   else renderIdle();
@@ -362,6 +427,35 @@ function renderIdle() {
   const target = draft('input', 'dial', { placeholder: t('call.dial_target'), dataset: { testid: 'dial-target' }, maxlength: 32 });
   box.appendChild(el('form', { class: 'row', onsubmit: (ev) => { ev.preventDefault(); dial(target.value); } },
     target, el('button', { class: 'btn', type: 'submit', dataset: { testid: 'btn-dial' } }, t('call.dial'))));
+  renderDialError();
+}
+
+function renderDialError() {
+  if (!dialError) return;
+  box.appendChild(el('div', { class: 'form-error dial-error', role: 'alert', dataset: { testid: 'dial-error' } },
+    dialErrorText(dialError)));
+}
+
+function renderOutbound() {
+  const c = S.call;
+  durationNode = el('div', { class: 'muted', dataset: { testid: 'call-duration' } });
+  const phase = c.phase || 'talking';
+  const line = { calling_me: t('call.out_pickup'), ringing: t('call.out_ringing', { target: c.caller }),
+    up: t('call.out_up'), talking: t('call.out_talking', { target: c.caller }) }[phase];
+  box.appendChild(el('div', { class: `pop ${phase === 'talking' ? 'talking' : 'ringing'}`,
+    dataset: { testid: 'oncall', callId: c.call_id, phase } },
+  el('div', { class: 'pop-title' }, t('call.out_title', { target: c.caller || '' })),
+  el('div', { class: 'pop-number', dataset: { testid: 'call-caller' } }, c.caller || ''),
+  el('div', { dataset: { testid: 'call-phase' } }, line),
+  phase === 'talking' ? durationNode : null));
+  if (phase === 'talking' && !S.answeredAt) S.answeredAt = Date.now();
+  tickDuration();
+  // before our phone answers the ACD has no call of ours to hang up: the phone can refuse it
+  box.appendChild(el('div', { class: 'row controls' },
+    phase === 'calling_me' ? null : el('button', { class: 'btn btn-danger', type: 'button',
+      dataset: { testid: 'btn-hangup' }, onclick: hangup }, t('call.hangup'), el('kbd', {}, 'Alt+H')),
+    el('button', { class: 'btn', type: 'button', dataset: { testid: 'btn-call-ticket' },
+      onclick: () => emit('new-ticket', { call_id: c.call_id, customer_id: c.customer_id }) }, t('call.new_ticket'))));
 }
 
 function renderWrapup(compact = false) {

@@ -138,7 +138,7 @@ function renderDetail() {
   const c = view.customer;
   const phones = c.phones.map((p) => el('span', { class: 'phone' }, p, ' ',
     el('button', { class: 'btn btn-small', type: 'button', dataset: { testid: 'dial-phone' },
-      disabled: !S.agentId, onclick: () => emit('dial', p) }, t('cust.dial'))));
+      disabled: !S.agentId, onclick: () => emit('dial', { target: p, customer_id: c.id }) }, t('cust.dial'))));
   body.appendChild(el('div', { class: 'card customer', dataset: { testid: 'cust-detail', id: c.id } },
     el('div', { class: 'row' },
       el('h2', { dataset: { testid: 'cust-name' } }, c.name),
@@ -196,10 +196,10 @@ async function loadTab(target) {
 function callsTable(c, calls) {
   if (!calls.length) return el('p', { class: 'muted' }, t('cust.no_calls'));
   const player = el('div', { class: 'player' });
-  const rows = calls.map((call) => el('tr', { dataset: { testid: 'call-row' } },
+  const rows = calls.map((call) => el('tr', { dataset: { testid: 'call-row', callId: call.call_id } },
     el('td', {}, fmtTime(call.start_time)),
     el('td', {}, label('dir', call.direction)),
-    el('td', {}, call.caller),
+    el('td', {}, call.direction === 'inbound' ? call.caller : call.called), // the customer's side
     el('td', {}, call.agent_id ?? ''),
     el('td', {}, fmtDuration(call.talk_seconds)),
     el('td', {}, label('outcome', call.outcome)),
