@@ -642,8 +642,9 @@ class DirectMachine(AcdMachine):
         if action == "ringing":
             self.attempt(lambda: self.acd.reserved_ringing(key, agent, self.now), None)
         elif action == "failed":
-            self.attempt(lambda: self.acd.reserved_failed(key, agent, self.now), None)
+            # the agent is free before the outputs arrive: they may offer it a waiting caller
             del self.reserved[key]
+            self.attempt(lambda: self.acd.reserved_failed(key, agent, self.now), None)
         else:
             self.attempt(
                 lambda: self.acd.reserved_answered(key, agent, self.now, queue_id=queue), None
