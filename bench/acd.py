@@ -146,6 +146,7 @@ def callers_arriving(acd: Acd, logins: list[AgentLogin], rng: random.Random, idl
     arrivals: list[int] = []
     returns: list[int] = []
     now = 40.0
+    acd.on_timer(now)  # untimed: ring timers of earlier phases that fell due meanwhile
     for n in range(DECISIONS):
         now += 1e-4
         call = f"a{n}"

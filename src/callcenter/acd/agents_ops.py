@@ -48,6 +48,7 @@ class AgentCommands(Engine):
         self._seats[agent.seat] = agent.agent_id
         for queue_id in self._queues:
             self._place(agent, queue_id)
+        self._served(agent)  # built now, not in the agent's first decision
         return self._finish(now, [self._changed(agent, now, agent.agent_id, "login")])
 
     def _place(self, agent: Agent, queue_id: str) -> None:
@@ -59,9 +60,10 @@ class AgentCommands(Engine):
         else:
             level = queue.config.eligibility_level(agent.skills)
         agent_id = agent.agent_id
+        agent.served = None  # rebuilt from levels when next needed
         if queue_id in agent.pooled:
-            queue.idle.remove(agent_id, agent.levels[queue_id])
-            agent.pooled.discard(queue_id)
+            pool, pooled_level = agent.pooled.pop(queue_id)
+            pool.remove(agent_id, pooled_level)
         if level is None:
             agent.levels.pop(queue_id, None)
             agent.fit.pop(queue_id, None)
@@ -96,6 +98,7 @@ class AgentCommands(Engine):
         for queue in queues:
             del queue.members[agent_id]
         agent.levels.clear()
+        agent.served = None
         del self._agents[agent_id], self._seats[agent.seat]
         cause = "logout" if actor is None or actor == agent_id else "forced logout"
         out.append(self._changed(agent, now, actor or agent_id, cause))

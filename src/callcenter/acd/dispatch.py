@@ -21,8 +21,9 @@ from __future__ import annotations
 import random
 from collections.abc import Set
 from operator import attrgetter
+from typing import Literal
 
-from callcenter.acd.events import EXPLAIN_TOP, Explanation, QueueHead, ScoredCandidate
+from callcenter.acd.events import EXPLAIN_TOP, Explanation, ScoredCandidate
 from callcenter.acd.pools import IdlePool, Score, Turn
 from callcenter.acd.state import Agent, Entry, Head, QueueState
 
@@ -40,40 +41,56 @@ def rank_for_entry(
     entry: Entry,
     agents: dict[str, Agent],
     rng: random.Random,
-    trigger: tuple[str, str, tuple[QueueHead, ...]] = ("caller_waiting", RULE_CALLER, ()),
+    available: str | None = None,
+    heads: list[Head] | None = None,
 ) -> tuple[list[Agent], Explanation] | None:
     """The agent(s) to offer ``entry`` to from ``pool`` (the queue's complete idle pool), or
     None when no idle member may take it.
 
-    ``trigger`` is (what started the decision, the rule that picked the caller, the queue
-    heads that rule compared) for the explanation.
+    ``available`` is the agent whose becoming available started the decision (None: the
+    caller's arrival or return did), ``heads`` the queue heads the cross-queue rule compared
+    for it; both for the explanation.
     """
-    count = pool.count(entry.level)
+    level = entry.level
+    count = pool.count(level)
     if count == 0:
         return None
     declined = entry.declined
     offer_all = queue.ranking.offer_all
     # enough of the ranking to know the best EXPLAIN_TOP once missers are moved last
-    want = count if offer_all else EXPLAIN_TOP
-    items = pool.top(entry.level, want, declined, Turn(queue.rr_last, rng))
+    items = pool.top(level, count if offer_all else EXPLAIN_TOP, declined, Turn(queue.rr_last, rng))
     if declined:  # a stable partition: the key's first field is "missed this caller"
         items = [i for i in items if i[-1] not in declined] + [
             i for i in items if i[-1] in declined
         ]
     chosen = [agents[str(i[-1])] for i in (items if offer_all else items[:1])]
     cfg = queue.config
-    what, rule, heads = trigger
-    explanation = Explanation(
-        trigger=what,
-        rule=rule,
-        strategy=cfg.strategy.value,
-        queue_id=cfg.queue_id,
-        relaxation_level=entry.level,
-        candidate_count=count,
-        candidates=tuple(_scored(i, declined) for i in items[:EXPLAIN_TOP]),
-        heads=heads,
-    )
+    explanation = Explanation.deferred(
+        _explain, available, cfg.strategy.value, queue.queue_id, level, count, items, declined,
+        heads,
+    )  # fmt: skip
     return chosen, explanation
+
+
+def _explain(
+    available: str | None,
+    strategy: str,
+    queue_id: str,
+    level: int,
+    count: int,
+    items: list[Score],
+    declined: Set[str],
+    heads: list[Head] | None,
+) -> Explanation:
+    """The explanation of a decision from its compact record (see Explanation.deferred)."""
+    candidates = tuple(_scored(i, declined) for i in items[:EXPLAIN_TOP])
+    if available is None:
+        return Explanation("caller_waiting", RULE_CALLER, strategy, queue_id, level, count,
+                           candidates)  # fmt: skip
+    assert heads is not None
+    compared = tuple(h.view for h in sorted(heads, key=_order)[:EXPLAIN_TOP])
+    return Explanation(f"agent_available:{available}", RULE_AGENT_THEN_CALLER, strategy,
+                       queue_id, level, count, candidates, compared)  # fmt: skip
 
 
 def _scored(item: Score, declined: Set[str]) -> ScoredCandidate:
@@ -83,19 +100,25 @@ def _scored(item: Score, declined: Set[str]) -> ScoredCandidate:
 
 
 def best_entry_for_agent(
-    agent: Agent, queues: dict[str, QueueState]
-) -> tuple[QueueState, Entry, tuple[QueueHead, ...]] | None:
-    """The caller an available agent should take under the cross-queue rule, if any."""
+    served: tuple[tuple[QueueState, int, tuple[int, int]], ...],
+) -> tuple[Head, list[Head]] | None:
+    """The caller an available agent should take under the cross-queue rule, if any, and the
+    heads of the agent's queues that were compared (``served``: the agent's queues, levels)."""
+    best: Head | None = None
     found: list[Head] = []
-    for queue_id, level in agent.levels.items():
-        queue = queues[queue_id]
-        head = queue.heads.get(level)  # the cached head, when still in line: the common case
-        if head is None or head.entry.heap_token != head.token:
+    for queue, level, _ in served:
+        # the cached head, while still in line (the usual case); False: nothing cached, None:
+        # nobody in the queue admits an agent of this level
+        head: Head | Literal[False] | None = queue.heads.get(level, False)
+        if head is None:
+            continue
+        if head is False or head.entry.heap_token != head.token:
             head = queue.head(level)
-        if head is not None:
-            found.append(head)
-    if not found:
+            if head is None:
+                continue
+        found.append(head)
+        if best is None or head.order < best.order:
+            best = head
+    if best is None:
         return None
-    found.sort(key=_order)
-    best = found[0]
-    return best.queue, best.entry, tuple(h.view for h in found[:EXPLAIN_TOP])
+    return best, found

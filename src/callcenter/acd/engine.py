@@ -13,6 +13,7 @@ of the two dirty, no such pair survives a command: the router is work-conserving
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import random
 
 from callcenter.acd import dispatch
@@ -39,6 +40,7 @@ from callcenter.acd.state import Agent, Entry, EntryState, QueueState, TimerKind
 from callcenter.acd.strategies import id_key
 
 ACD_ACTOR = "acd"
+_READY, _IDLE = Presence.READY, Activity.IDLE
 _FRESH_SCAN = 8  # fresh agents checked per pool read; with more, all are pooled at once
 
 
@@ -71,43 +73,64 @@ class Engine:
 
     def _begin(self, now: float) -> None:
         """Fire due timers first; their outputs survive even if the command then fails."""
-        self._held.extend(self._advance(now))
+        heap = self._timers.heap
+        if heap and heap[0][0] <= now:
+            self._held.extend(self._advance(now))
         self._last_now = max(self._last_now, now)
 
     def _finish(self, now: float, out: list[Output]) -> list[Output]:
         """Dispatch, then fire timers the command armed in the past (a shorter max wait)."""
-        result = self._held + out
-        self._held = []
-        result.extend(self._dispatch(now))
-        result.extend(self._advance(now))
-        return result
+        if self._held:
+            out = self._held + out
+            self._held = []
+        if self._dirty_agents or self._dirty_entries or self._fresh:
+            self._dispatch(now, out)
+        heap = self._timers.heap
+        if heap and heap[0][0] <= now:
+            out.extend(self._advance(now))
+        return out
+
+    def _served(self, agent: Agent) -> tuple[tuple[QueueState, int, tuple[int, int]], ...]:
+        """(queue, eligibility level, fit) of each queue the agent serves."""
+        served = agent.served
+        if served is None:
+            queues, fits = self._queues, agent.fit
+            served = agent.served = tuple(
+                (queues[queue_id], level, fits[queue_id])
+                for queue_id, level in agent.levels.items()
+            )
+        return served
 
     def _pool_fresh(self) -> None:
         """Agents still idle when a dispatch ends enter the pools of all their queues, so no
         later decision pays for a backlog; an agent who took a caller at once never did."""
         for agent in self._fresh.values():
-            for queue_id in agent.levels:
-                if queue_id not in agent.pooled:
-                    self._queues[queue_id].pool(agent)
+            pooled = agent.pooled
+            for queue, level, fit in self._served(agent):
+                if queue.queue_id not in pooled:
+                    queue.pool(agent, level, fit)
         self._fresh.clear()
 
     def _pool(self, queue: QueueState) -> IdlePool:
         """The queue's idle pool, complete: with the fresh idle agents who serve it."""
-        if len(self._fresh) > _FRESH_SCAN:
-            self._pool_fresh()
-        queue_id = queue.config.queue_id
-        for agent in self._fresh.values():
-            if queue_id in agent.levels and queue_id not in agent.pooled:
-                queue.pool(agent)
+        fresh = self._fresh
+        if fresh:
+            if len(fresh) > _FRESH_SCAN:
+                self._pool_fresh()
+            queue_id = queue.queue_id
+            for agent in fresh.values():
+                level = agent.levels.get(queue_id)
+                if level is not None and queue_id not in agent.pooled:
+                    queue.pool(agent, level, agent.fit[queue_id])
         return queue.idle
 
     def _unpool(self, agent: Agent) -> None:
         """The agent is no longer idle (or its queues change): out of every pool it is in."""
-        queues, levels = self._queues, agent.levels
-        for queue_id in agent.pooled:
-            queues[queue_id].idle.remove(agent.agent_id, levels[queue_id])
+        agent_id = agent.agent_id
+        for pool, level in agent.pooled.values():
+            pool.remove(agent_id, level)
         agent.pooled.clear()
-        self._fresh.pop(agent.agent_id, None)
+        self._fresh.pop(agent_id, None)
 
     # ---- small helpers -------------------------------------------------------------------
 
@@ -130,9 +153,9 @@ class Engine:
 
     def _reindex(self, agent: Agent) -> None:
         """Keep the per-queue idle pools and ready sets in step with the agent's state."""
-        available = agent.available
-        ready = agent.presence is Presence.READY
-        agent_id, queues = agent.agent_id, self._queues
+        ready = agent.presence is _READY
+        available = ready and agent.activity is _IDLE
+        agent_id = agent.agent_id
         if available != agent.in_idle:
             agent.in_idle = available
             if available:  # it enters the pools lazily: see _pool and _pool_fresh
@@ -141,11 +164,11 @@ class Engine:
                 self._unpool(agent)
         if ready != agent.in_ready:
             agent.in_ready = ready
-            for queue_id in agent.levels:
+            for queue, _, _ in self._served(agent):
                 if ready:
-                    queues[queue_id].ready.add(agent_id)
+                    queue.ready.add(agent_id)
                 else:
-                    queues[queue_id].ready.discard(agent_id)
+                    queue.ready.discard(agent_id)
         if available:
             self._dirty_agents.add(agent_id)
 
@@ -153,45 +176,51 @@ class Engine:
         """Relaxation level reached at ``now`` and the timer for the next step, if any."""
         queue = self._queues[entry.queue_id]
         steps = queue.config.relaxation
-        entry.level = sum(1 for s in steps if entry.enqueued_at + s.after <= now)
+        level = 0
+        for step in steps:
+            if entry.enqueued_at + step.after <= now:
+                level += 1
+        entry.level = level
         queue.heads.clear()  # a wider relaxation may admit agents the cached heads did not
-        entry.relax_token = self._token()
-        if entry.level < len(steps):
-            at = entry.enqueued_at + steps[entry.level].after
-            self._timers.schedule(at, entry.relax_token, TimerKind.RELAX, entry.call_id)
+        self._seq += 1
+        entry.relax_token = self._seq
+        if level < len(steps):
+            at = entry.enqueued_at + steps[level].after
+            heapq.heappush(self._timers.heap, (at, self._seq, TimerKind.RELAX, entry.call_id))
 
     # ---- offers --------------------------------------------------------------------------
 
     def _offer(
-        self, queue: QueueState, entry: Entry, chosen: list[Agent], why: Explanation, now: float
-    ) -> list[Output]:
+        self,
+        queue: QueueState,
+        entry: Entry,
+        chosen: list[Agent],
+        why: Explanation,
+        now: float,
+        out: list[Output],
+    ) -> None:
         cfg = queue.config
+        call_id, queue_id, ring_timeout = entry.call_id, queue.queue_id, cfg.ring_timeout
         entry.state = EntryState.OFFERED
         entry.heap_token = -1  # out of the line while offered; same key if it comes back
-        entry.ring_token = self._token()
-        deadline = now + cfg.ring_timeout
-        self._timers.schedule(deadline, entry.ring_token, TimerKind.RING, entry.call_id)
+        self._seq += 1
+        entry.ring_token = self._seq
+        heapq.heappush(self._timers.heap, (now + ring_timeout, self._seq, TimerKind.RING, call_id))
         queue.rr_last = chosen[0].sort_id
-        out: list[Output] = []
+        category, callback_number = entry.category, entry.callback_number
         for agent in chosen:
-            entry.offers.add(agent.agent_id)
+            agent_id = agent.agent_id
+            entry.offers.add(agent_id)
             agent.activity = Activity.RESERVED
-            agent.call_id = entry.call_id
-            agent.queue_id = queue.config.queue_id
+            agent.call_id = call_id
+            agent.queue_id = queue_id
             out.append(self._changed(agent, now, ACD_ACTOR, "offered"))
             out.append(
                 OfferToAgent(
-                    entry.call_id,
-                    agent.agent_id,
-                    agent.seat,
-                    cfg.queue_id,
-                    cfg.ring_timeout,
-                    entry.category,
-                    entry.callback_number,
-                    why,
+                    call_id, agent_id, agent.seat, queue_id, ring_timeout, category,
+                    callback_number, why,
                 )
-            )
-        return out
+            )  # fmt: skip
 
     def _release_offer(
         self, entry: Entry, agent: Agent, now: float, reason: str, missed: bool
@@ -281,7 +310,7 @@ class Engine:
             while (head := self._timers.peek()) is not None and head[0] == deadline:
                 _, token, kind, key = self._timers.pop()
                 out.extend(self._fire(at, token, kind, key))
-            out.extend(self._dispatch(at))
+            self._dispatch(at, out)
         return out
 
     def _fire(self, at: float, token: int, kind: TimerKind, key: str) -> list[Output]:
@@ -335,47 +364,53 @@ class Engine:
 
     # ---- dispatch ------------------------------------------------------------------------
 
-    def _dispatch(self, now: float) -> list[Output]:
-        out: list[Output] = []
-        while self._dirty_entries or self._dirty_agents:
+    def _dispatch(self, now: float, out: list[Output]) -> list[Output]:
+        """Serve the dirty agents and callers; the offers go to ``out`` (returned)."""
+        dirty_agents, dirty_entries = self._dirty_agents, self._dirty_entries
+        while dirty_entries or dirty_agents:
             # Agents first: an agent freed in this step takes the best caller across its
             # queues (the cross-queue rule), which keeps FIFO when a younger caller's offer
             # failed while an older one waits. Then callers who became waiting in this step,
             # in cross-queue order.
-            agent_ids = list(self._dirty_agents)
-            self._dirty_agents.clear()
-            if len(agent_ids) > 1:
-                agent_ids.sort(key=id_key)
-            for agent_id in agent_ids:
-                out.extend(self._serve_agent(agent_id, now))
-            entries = list(self._dirty_entries)
-            self._dirty_entries.clear()
-            if len(entries) > 1:
-                entries.sort(key=lambda e: e.order(self._queues[e.queue_id].config.weight))
-            for entry in entries:
-                if entry.state is EntryState.WAITING:
-                    out.extend(self._serve_entry(entry, now))
-        self._pool_fresh()
+            if dirty_agents:
+                agent_ids = list(dirty_agents)
+                dirty_agents.clear()
+                if len(agent_ids) > 1:
+                    agent_ids.sort(key=id_key)
+                for agent_id in agent_ids:
+                    self._serve_agent(agent_id, now, out)
+            if dirty_entries:
+                entries = list(dirty_entries)
+                dirty_entries.clear()
+                if len(entries) > 1:
+                    entries.sort(key=lambda e: e.order(self._queues[e.queue_id].config.weight))
+                for entry in entries:
+                    if entry.state is EntryState.WAITING:
+                        self._serve_entry(entry, now, out)
+        if self._fresh:
+            self._pool_fresh()
         return out
 
-    def _serve_entry(self, entry: Entry, now: float) -> list[Output]:
+    def _serve_entry(self, entry: Entry, now: float, out: list[Output]) -> None:
         queue = self._queues[entry.queue_id]
         ranked = dispatch.rank_for_entry(queue, self._pool(queue), entry, self._agents, self._rng)
-        if ranked is None:
-            return []
-        return self._offer(queue, entry, *ranked, now)
+        if ranked is not None:
+            self._offer(queue, entry, *ranked, now, out)
 
-    def _serve_agent(self, agent_id: str, now: float) -> list[Output]:
-        out: list[Output] = []
+    def _serve_agent(self, agent_id: str, now: float, out: list[Output]) -> None:
         agent = self._agents.get(agent_id)
-        while agent is not None and agent.available:
-            found = dispatch.best_entry_for_agent(agent, self._queues)
+        if agent is None:
+            return
+        served = self._served(agent)
+        while agent.presence is _READY and agent.activity is _IDLE:
+            found = dispatch.best_entry_for_agent(served)
             if found is None:
                 break
-            queue, entry, heads = found
-            trigger = (f"agent_available:{agent_id}", dispatch.RULE_AGENT_THEN_CALLER, heads)
+            best, heads = found
+            queue, entry = best.queue, best.entry
             pool = self._pool(queue)
-            ranked = dispatch.rank_for_entry(queue, pool, entry, self._agents, self._rng, trigger)
+            ranked = dispatch.rank_for_entry(
+                queue, pool, entry, self._agents, self._rng, agent_id, heads
+            )
             assert ranked is not None  # the agent itself is an idle eligible member
-            out.extend(self._offer(queue, entry, *ranked, now))
-        return out
+            self._offer(queue, entry, *ranked, now, out)

@@ -8,6 +8,7 @@ answer "why did this call go to this agent?" (SPEC §3).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from callcenter.acd.model import Activity, Destination, Outcome, OverflowReason, Presence
@@ -36,14 +37,33 @@ class QueueHead:
     weight: int
 
 
-@dataclass(frozen=True, slots=True)
+_EXPLANATION_FIELDS = (
+    "trigger",
+    "rule",
+    "strategy",
+    "queue_id",
+    "relaxation_level",
+    "candidate_count",
+    "candidates",
+    "heads",
+)
+
+
+@dataclass(frozen=True, init=False)
 class Explanation:
     """Why a caller went to an agent: the rule, the strategy, the candidates and their scores.
 
     ``candidates`` holds the best :data:`EXPLAIN_TOP` of ``candidate_count`` ranked agents;
     ``heads`` the best waiting caller of each of the agent's queues when the trigger was an
     agent becoming available (the cross-queue rule picked the first of them).
+
+    The router makes it with :meth:`deferred`: a compact record of the decision (the ranked
+    items, who missed the caller, the queue heads compared), expanded into these fields the
+    first time one of them is read. A decision so does not pay for objects that only the event
+    log and the "why this agent?" view look at; what they read is the same.
     """
+
+    __slots__ = (*_EXPLANATION_FIELDS, "_expand")
 
     trigger: str
     rule: str
@@ -52,7 +72,55 @@ class Explanation:
     relaxation_level: int
     candidate_count: int
     candidates: tuple[ScoredCandidate, ...]
-    heads: tuple[QueueHead, ...] = ()
+    heads: tuple[QueueHead, ...]
+
+    def __init__(
+        self,
+        trigger: str,
+        rule: str,
+        strategy: str,
+        queue_id: str,
+        relaxation_level: int,
+        candidate_count: int,
+        candidates: tuple[ScoredCandidate, ...],
+        heads: tuple[QueueHead, ...] = (),
+    ) -> None:
+        values = (trigger, rule, strategy, queue_id, relaxation_level, candidate_count)
+        _fill(self, (*values, candidates, heads))
+        object.__setattr__(self, "_expand", None)
+
+    @classmethod
+    def deferred(cls, expand: Callable[..., Explanation], *args: object) -> Explanation:
+        """An explanation whose fields are ``expand(*args)``'s, computed when first read;
+        ``args`` must not change afterwards (snapshots of the decision)."""
+        self = object.__new__(cls)
+        object.__setattr__(self, "_expand", (expand, args))
+        return self
+
+    def __reduce__(self) -> tuple[type[Explanation], tuple[object, ...]]:
+        """Pickle and copy the expanded fields."""
+        return Explanation, tuple(getattr(self, field) for field in _EXPLANATION_FIELDS)
+
+
+def _fill(explanation: Explanation, values: tuple[object, ...]) -> None:
+    for field, value in zip(_EXPLANATION_FIELDS, values, strict=True):
+        object.__setattr__(explanation, field, value)
+
+
+def _expand_on_read(self: Explanation, name: str) -> object:
+    """A field not expanded yet: expand them all (Python calls this when a slot is unset)."""
+    pending = object.__getattribute__(self, "_expand")
+    if pending is None or name not in _EXPLANATION_FIELDS:
+        raise AttributeError(name)
+    expand, args = pending
+    full = expand(*args)
+    _fill(self, tuple(getattr(full, field) for field in _EXPLANATION_FIELDS))
+    object.__setattr__(self, "_expand", None)
+    return getattr(self, name)
+
+
+# set here, not in the class body, so that type checkers still reject unknown attributes
+Explanation.__getattr__ = _expand_on_read  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

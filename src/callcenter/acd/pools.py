@@ -73,6 +73,8 @@ class _Levels:
         return sum(len(members) for members in self.members)
 
     def count(self, max_level: int) -> int:
+        if max_level == 0:
+            return len(self.members[0])
         return sum(len(members) for members in self.members[: max_level + 1])
 
 
@@ -99,6 +101,8 @@ class KeyedPool(_Levels):
     def top(self, max_level: int, want: int, declined: Set[str], turn: Turn) -> list[Score]:
         """Pops the best live items (stale ones met on the way are dropped for good), then
         pushes them back: O((want + missers) log n)."""
+        if max_level == 0 or len(self.heaps) == 1:
+            return _top_of(self.heaps[0], self.members[0], want, declined)
         levels = list(zip(self.heaps[: max_level + 1], self.members, strict=False))
         taken: list[tuple[list[Score], Score]] = []
         fresh = 0
@@ -117,6 +121,26 @@ class KeyedPool(_Levels):
         for heap, item in taken:
             heapq.heappush(heap, item)
         return [item for _, item in taken]
+
+
+def _top_of(
+    heap: list[Score], live: dict[float | str, Score], want: int, declined: Set[str]
+) -> list[Score]:
+    """KeyedPool.top of one level."""
+    pop = heapq.heappop
+    taken: list[Score] = []
+    fresh = 0
+    while fresh < want:
+        while heap and live.get(heap[0][-1]) is not heap[0]:
+            pop(heap)
+        if not heap:
+            break
+        item = pop(heap)
+        taken.append(item)
+        fresh += item[-1] not in declined
+    for item in taken:
+        heapq.heappush(heap, item)
+    return taken
 
 
 class RotatingPool(_Levels):
@@ -156,6 +180,11 @@ class RotatingPool(_Levels):
         """A uniform draw among the agents of the best preferred-skill group who did not
         miss this caller (among all of the best group if everyone did)."""
         lists = self.lists[: max_level + 1]
+        if not declined:  # the usual case: a draw among the best group of all levels
+            group = min(items[0][0] for items in lists if items)
+            spans = [(items, *_span(items, group)) for items in lists]
+            ends = list(accumulate(hi - lo for _, lo, hi in spans))
+            return _at(spans, ends, rng.randrange(ends[-1]))
         missed = [found for a in declined if (found := self._find(a, max_level)) is not None]
         for group in sorted({g for items in lists for g in _groups(items)}):
             spans = [(items, *_span(items, group)) for items in lists]

@@ -56,7 +56,7 @@ class Acd(takeover.TakeoverCommands):
         queue = self._queue(config.queue_id)
         queue.reconfigure(config, RANKINGS[config.strategy])
         for agent in self._agents.values():
-            agent.pooled.discard(config.queue_id)  # the new pool starts empty
+            agent.pooled.pop(config.queue_id, None)  # the new pool starts empty
             self._place(agent, config.queue_id)
         for entry in queue.entries.values():
             self._set_level(entry, now)
@@ -75,7 +75,8 @@ class Acd(takeover.TakeoverCommands):
         for agent_id in list(queue.members):
             agent = self._agents[agent_id]
             del agent.levels[queue_id], agent.fit[queue_id]
-            agent.pooled.discard(queue_id)
+            agent.pooled.pop(queue_id, None)
+            agent.served = None
         del self._queues[queue_id]
         return self._finish(now, out)
 
@@ -292,6 +293,7 @@ class Acd(takeover.TakeoverCommands):
     def _replace_agent(self, agent: Agent, now: float) -> list[Output]:
         for queue_id in self._queues:
             self._place(agent, queue_id)
+        self._served(agent)  # built now, not in the agent's next decision
         self._reindex(agent)
         out: list[Output] = []
         for queue_id in list(self._queues):

@@ -1,14 +1,14 @@
 """Mutable live state owned by the router: agents, queue entries, waiting lines and timers.
 
-Only :class:`callcenter.acd.router.Acd` mutates these objects. Waiting lines are per-queue heaps
-keyed ``(enqueued_at, seq)`` inside one bucket per priority, so the next caller of a queue is
-found without a scan; entries taken out for an offer keep their key and go back to the same
-place if the offer fails (SPEC §11: a caller keeps its place). Removal is lazy: a heap item is
-live only while its token matches the entry's current token (an offered or ended entry has
-token -1). The first caller a queue offers to agents of each eligibility level is cached until
-the line changes (:meth:`QueueState.head`), so an agent who becomes available compares one
-cached head per queue it serves. Idle members are kept in strategy order in a pool
-(:mod:`callcenter.acd.pools`).
+Only :class:`callcenter.acd.router.Acd` mutates these objects. Waiting lines are per-queue
+sorted lists (:class:`Line`) keyed ``(enqueued_at, seq)``, one per priority, read from a moving
+start, so the next caller of a queue is found without a scan; entries taken out for an offer
+keep their key and go back to the same place if the offer fails (SPEC §11: a caller keeps its
+place). Removal is lazy: a line item is live only while its token matches the entry's current
+token (an offered or ended entry has token -1). The first caller a queue offers to agents of
+each eligibility level is cached until the line changes (:meth:`QueueState.head`), so an agent
+who becomes available compares one cached head per queue it serves. Idle members are kept in
+strategy order in a pool (:mod:`callcenter.acd.pools`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # strategies import Agent from here
     from callcenter.acd.strategies import Ranking
 
 NOBODY: frozenset[str] = frozenset()
+_READY, _IDLE = Presence.READY, Activity.IDLE
 
 
 @dataclass(slots=True, eq=False)
@@ -51,18 +52,22 @@ class Agent:
     levels: dict[str, int] = field(default_factory=dict)
     timer_token: int = 0
     in_idle: bool = False  # ready and idle as the indexes know it (kept by Engine._reindex)
-    pooled: set[str] = field(default_factory=set)  # queues whose idle pool holds the agent
+    # queues whose idle pool holds the agent: queue id -> (that pool, level in it)
+    pooled: dict[str, tuple[IdlePool, int]] = field(default_factory=dict)
     in_ready: bool = False
     fit: dict[str, tuple[int, int]] = field(default_factory=dict)  # queue -> (preferred, levels)
     sort_id: tuple[int, str] = (0, "")  # numeric order of digit ids: "9" before "10"
     queues: frozenset[str] | None = None  # memberships; None: every queue by skills
+    # (queue, eligibility level, fit) of every queue in ``levels``; None after a change of
+    # ``levels`` until Engine._served rebuilds it (the hot paths walk it, not the dicts)
+    served: tuple[tuple[QueueState, int, tuple[int, int]], ...] | None = None
 
     def __post_init__(self) -> None:
         self.sort_id = (len(self.agent_id), self.agent_id)
 
     @property
     def available(self) -> bool:
-        return self.presence is Presence.READY and self.activity is Activity.IDLE
+        return self.presence is _READY and self.activity is _IDLE
 
 
 class EntryState(enum.Enum):
@@ -96,26 +101,65 @@ class Entry:
         return (-self.priority, self.enqueued_at, -weight, self.seq)
 
 
+LineItem = tuple[float, int, int, Entry]  # (enqueued_at, seq, token, entry)
+_COMPACT = 32  # gone items kept at the front of a line before it is compacted
+
+
+class Line:
+    """One priority's callers in a queue, in ``(enqueued_at, seq)`` order: a sorted list read
+    from ``start`` (the items before it are gone). New callers arrive last (an append); a
+    caller whose offer failed goes back to its place by bisection. Items whose token is no
+    longer the entry's (offered or ended) are skipped when they reach the front."""
+
+    __slots__ = ("items", "start")
+
+    def __init__(self) -> None:
+        self.items: list[LineItem] = []
+        self.start = 0
+
+    def push(self, item: LineItem) -> None:
+        items = self.items
+        if not items or item > items[-1]:  # tokens are unique: entries are never compared
+            items.append(item)
+        else:
+            bisect.insort(items, item, self.start)
+
+    def first(self) -> Entry | None:
+        """The first caller still in line (dropping the gone ones before it)."""
+        items, i = self.items, self.start
+        end = len(items)
+        while i < end:
+            _, _, token, entry = items[i]
+            if entry.heap_token == token:
+                break
+            i += 1
+        else:
+            items.clear()
+            self.start = 0
+            return None
+        if i > _COMPACT and 2 * i > end:
+            del items[:i]
+            i = 0
+        self.start = i
+        return entry
+
+
 class Head:
     """A queue's first caller for agents of one eligibility level, valid while it is in line."""
 
-    __slots__ = ("_view", "entry", "order", "queue", "token")
+    __slots__ = ("entry", "order", "queue", "token")
 
     def __init__(self, queue: QueueState, entry: Entry) -> None:
         self.queue = queue
         self.entry = entry
         self.token = entry.heap_token
         self.order = (-entry.priority, entry.enqueued_at, -queue.config.weight, entry.seq)
-        self._view: QueueHead | None = None
 
     @property
     def view(self) -> QueueHead:
-        """For the explanation of an agent-available decision (made once per head)."""
-        if self._view is None:
-            e = self.entry
-            queue_id, weight = self.queue.config.queue_id, self.queue.config.weight
-            self._view = QueueHead(queue_id, e.call_id, e.priority, e.enqueued_at, weight)
-        return self._view
+        """For the explanation of an agent-available decision (made when it is read)."""
+        e, weight = self.entry, -self.order[2]  # the weight the cross-queue rule compared
+        return QueueHead(self.queue.queue_id, e.call_id, e.priority, e.enqueued_at, weight)
 
 
 class QueueState:
@@ -132,6 +176,7 @@ class QueueState:
         "latest",
         "members",
         "priorities",
+        "queue_id",
         "ranking",
         "ready",
         "rr_last",
@@ -139,8 +184,9 @@ class QueueState:
 
     def __init__(self, config: QueueConfig, ranking: Ranking) -> None:
         self.config = config
+        self.queue_id = config.queue_id  # never changes (update_queue keeps the id)
         self.ranking = ranking
-        self.buckets: dict[int, list[tuple[float, int, int, Entry]]] = {}
+        self.buckets: dict[int, Line] = {}
         self.priorities: list[int] = []  # ascending; iterate reversed for highest first
         self.entries: dict[str, Entry] = {}
         self.counts: dict[int, int] = {}  # entries per priority
@@ -160,22 +206,17 @@ class QueueState:
         self.idle = ranking.new_pool(len(config.relaxation) + 1)
         self.heads.clear()
 
-    def pool(self, agent: Agent) -> None:
+    def pool(self, agent: Agent, level: int, fit: tuple[int, int]) -> None:
         """Put an idle member in the idle pool, keyed by the queue's strategy."""
-        queue_id = self.config.queue_id
-        item = self.ranking.item(agent, agent.fit[queue_id])
-        self.idle.add(agent.agent_id, agent.levels[queue_id], item)
-        agent.pooled.add(queue_id)
+        idle = self.idle
+        idle.add(agent.agent_id, level, self.ranking.item(agent, fit))
+        agent.pooled[self.queue_id] = (idle, level)
 
     def head(self, level: int) -> Head | None:
-        """The first caller that admits an agent of eligibility ``level``; cached until an
-        entry is pushed or changes level (an entry leaving is seen by its token)."""
-        heads = self.heads
-        if level in heads:
-            head = heads[level]
-            if head is None or head.entry.heap_token == head.token:
-                return head
-        head = heads[level] = self._first_admitting(level)
+        """The first caller that admits an agent of eligibility ``level``, cached in
+        ``heads`` until an entry is pushed or changes level. The reader checks the cache first
+        (an entry that left the line is seen by its token) and calls this when it is not valid."""
+        head = self.heads[level] = self._first_admitting(level)
         return head
 
     def _first_admitting(self, level: int) -> Head | None:
@@ -187,23 +228,18 @@ class QueueState:
         """
         buckets = self.buckets
         for priority in reversed(self.priorities):
-            bucket = buckets[priority]
-            while bucket:
-                _, _, token, head = bucket[0]
-                if head.heap_token == token:
-                    if head.level >= level:
-                        return Head(self, head)
-                    break
-                heapq.heappop(bucket)
+            head = buckets[priority].first()
+            if head is not None and head.level >= level:
+                return Head(self, head)
         return None
 
     def push(self, entry: Entry, token: int) -> None:
         bucket = self.buckets.get(entry.priority)
         if bucket is None:
-            bucket = self.buckets[entry.priority] = []
+            bucket = self.buckets[entry.priority] = Line()
             bisect.insort(self.priorities, entry.priority)
         entry.heap_token = token
-        heapq.heappush(bucket, (entry.enqueued_at, entry.seq, token, entry))
+        bucket.push((entry.enqueued_at, entry.seq, token, entry))
         self.heads.clear()
 
     def add(self, entry: Entry, token: int) -> int:
@@ -212,7 +248,10 @@ class QueueState:
         newest = (entry.enqueued_at, entry.seq) >= self.latest.get(p, (float("-inf"), -1))
         if newest:
             self.latest[p] = (entry.enqueued_at, entry.seq)
-            position = 1 + sum(n for q, n in self.counts.items() if q >= p)
+            position = 1
+            for q, n in self.counts.items():
+                if q >= p:
+                    position += n
         self.entries[entry.call_id] = entry
         self.counts[p] = self.counts.get(p, 0) + 1
         self.push(entry, token)
@@ -232,7 +271,8 @@ class QueueState:
 
     def expected_wait(self, position: int) -> float:
         """Position x average handle time / ready members (one member if none is ready)."""
-        return position * self.aht / max(1, len(self.ready))
+        ready = len(self.ready)
+        return position * self.aht / (ready if ready > 1 else 1)
 
 
 class TimerKind(enum.Enum):
@@ -245,16 +285,16 @@ class TimerKind(enum.Enum):
 class Timers:
     """A heap of deadlines; a fired timer is acted on only if its token is still current."""
 
-    __slots__ = ("_heap",)
+    __slots__ = ("heap",)
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, TimerKind, str]] = []
+        self.heap: list[tuple[float, int, TimerKind, str]] = []
 
     def schedule(self, at: float, token: int, kind: TimerKind, key: str) -> None:
-        heapq.heappush(self._heap, (at, token, kind, key))
+        heapq.heappush(self.heap, (at, token, kind, key))
 
     def peek(self) -> tuple[float, int, TimerKind, str] | None:
-        return self._heap[0] if self._heap else None
+        return self.heap[0] if self.heap else None
 
     def pop(self) -> tuple[float, int, TimerKind, str]:
-        return heapq.heappop(self._heap)
+        return heapq.heappop(self.heap)

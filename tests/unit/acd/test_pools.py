@@ -61,6 +61,29 @@ def test_keyed_pool_ranks_like_a_sort(ops: list[tuple[str, int, int, int]], max_
     assert pool.count(max_level) == len(expected)
 
 
+@settings(max_examples=300)
+@given(
+    ops=ops_st,
+    max_level=st.integers(0, LEVELS - 1),
+    want=st.integers(1, 4),
+    declined=st.frozensets(st.sampled_from(AGENTS)),
+)
+def test_keyed_pool_top_reads_until_enough_did_not_miss(
+    ops: list[tuple[str, int, int, int]], max_level: int, want: int, declined: frozenset[str]
+) -> None:
+    pool = KeyedPool(LEVELS)
+    live = drive(pool, ops, keyed=True)
+    ranking = sorted(item for level, item in live.values() if level <= max_level)
+    expected: list[Score] = []
+    for item in ranking:  # the sorted prefix holding ``want`` agents who did not miss
+        if sum(i[-1] not in declined for i in expected) == want:
+            break
+        expected.append(item)
+    turn = Turn(None, random.Random(0))
+    assert pool.top(max_level, want, declined, turn) == expected
+    assert pool.top(max_level, ALL, frozenset(), turn) == ranking  # nothing was lost
+
+
 def test_keyed_pool_drops_stale_items_in_bulk() -> None:
     pool = KeyedPool(1)
     pool.add("1", 0, (0, 1.0, 1, "1"))
