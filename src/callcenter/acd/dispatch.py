@@ -24,6 +24,7 @@ from operator import attrgetter
 from typing import Literal
 
 from callcenter.acd.events import EXPLAIN_TOP, Explanation, ScoredCandidate
+from callcenter.acd.model import Strategy
 from callcenter.acd.pools import IdlePool, Score, Turn
 from callcenter.acd.state import Agent, Entry, Head, QueueState
 
@@ -64,17 +65,16 @@ def rank_for_entry(
             i for i in items if i[-1] in declined
         ]
     chosen = [agents[str(i[-1])] for i in (items if offer_all else items[:1])]
-    cfg = queue.config
     explanation = Explanation.deferred(
-        _explain, available, cfg.strategy.value, queue.queue_id, level, count, items, declined,
-        heads,
+        _explain, available, queue.config.strategy, queue.queue_id, level, count, items,
+        declined, heads,
     )  # fmt: skip
     return chosen, explanation
 
 
 def _explain(
     available: str | None,
-    strategy: str,
+    strategy: Strategy,
     queue_id: str,
     level: int,
     count: int,
@@ -85,11 +85,11 @@ def _explain(
     """The explanation of a decision from its compact record (see Explanation.deferred)."""
     candidates = tuple(_scored(i, declined) for i in items[:EXPLAIN_TOP])
     if available is None:
-        return Explanation("caller_waiting", RULE_CALLER, strategy, queue_id, level, count,
-                           candidates)  # fmt: skip
+        return Explanation("caller_waiting", RULE_CALLER, strategy.value, queue_id, level,
+                           count, candidates)  # fmt: skip
     assert heads is not None
     compared = tuple(h.view for h in sorted(heads, key=_order)[:EXPLAIN_TOP])
-    return Explanation(f"agent_available:{available}", RULE_AGENT_THEN_CALLER, strategy,
+    return Explanation(f"agent_available:{available}", RULE_AGENT_THEN_CALLER, strategy.value,
                        queue_id, level, count, candidates, compared)  # fmt: skip
 
 

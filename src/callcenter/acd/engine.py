@@ -105,10 +105,13 @@ class Engine:
         """Agents still idle when a dispatch ends enter the pools of all their queues, so no
         later decision pays for a backlog; an agent who took a caller at once never did."""
         for agent in self._fresh.values():
-            pooled = agent.pooled
-            for queue, level, fit in self._served(agent):
-                if queue.queue_id not in pooled:
-                    queue.pool(agent, level, fit)
+            pooled, agent_id = agent.pooled, agent.agent_id
+            for queue, level, fit in self._served(agent):  # QueueState.pool, inlined
+                queue_id = queue.queue_id
+                if queue_id not in pooled:
+                    idle = queue.idle
+                    idle.add(agent_id, level, queue.ranking.item(agent, fit))
+                    pooled[queue_id] = (idle, level)
         self._fresh.clear()
 
     def _pool(self, queue: QueueState) -> IdlePool:

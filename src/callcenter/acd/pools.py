@@ -173,15 +173,22 @@ class RotatingPool(_Levels):
             start, after = (0, ""), False
         else:
             start, after = turn.rr_last, True
+        if len(lists) == 1:
+            return _rotated_top(lists[0], start, after, want, declined)
         laps = [_rotated(items, start, after) for items in lists]
-        return _take(laps[0] if len(laps) == 1 else heapq.merge(*laps), want, declined)
+        return _take(heapq.merge(*laps), want, declined)
 
     def _drawn(self, max_level: int, declined: Set[str], rng: random.Random) -> SortId:
         """A uniform draw among the agents of the best preferred-skill group who did not
         miss this caller (among all of the best group if everyone did)."""
         lists = self.lists[: max_level + 1]
         if not declined:  # the usual case: a draw among the best group of all levels
-            group = min(items[0][0] for items in lists if items)
+            filled = [items for items in lists if items]
+            if len(filled) == 1:  # one level: the best group is the list's first span
+                items = filled[0]
+                item = items[rng.randrange(bisect_left(items, _next(items[0][0])))]
+                return item[-2], item[-1]  # type: ignore[return-value]
+            group = min(items[0][0] for items in filled)
             spans = [(items, *_span(items, group)) for items in lists]
             ends = list(accumulate(hi - lo for _, lo, hi in spans))
             return _at(spans, ends, rng.randrange(ends[-1]))
@@ -218,6 +225,29 @@ def _take(order: Iterable[Score], want: int, declined: Set[str]) -> list[Score]:
         fresh += item[-1] not in declined
         if fresh == want:
             break
+    return taken
+
+
+def _rotated_top(
+    items: list[Score], start: SortId, after: bool, want: int, declined: Set[str]
+) -> list[Score]:
+    """``_take(_rotated(items, start, after), want, declined)`` for one level, in a loop."""
+    cut = bisect_right if after else bisect_left
+    taken: list[Score] = []
+    fresh = 0
+    lo, end = 0, len(items)
+    while lo < end:
+        group = items[lo][0]
+        hi = bisect_left(items, _next(group), lo)
+        pivot = cut(items, (group, *start), lo, hi)
+        for lap, first, last in ((0, pivot, hi), (1, lo, pivot)):
+            for i in range(first, last):
+                _, length, agent_id = items[i]
+                taken.append((group, lap, length, agent_id))
+                fresh += agent_id not in declined
+                if fresh == want:
+                    return taken
+        lo = hi
     return taken
 
 

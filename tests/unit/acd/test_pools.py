@@ -122,6 +122,34 @@ def test_round_robin_pool_turns_after_the_last_offered(
 @given(
     ops=ops_st,
     max_level=st.integers(0, LEVELS - 1),
+    last=st.sampled_from([None, *AGENTS]),
+    want=st.integers(1, 4),
+    declined=st.frozensets(st.sampled_from(AGENTS)),
+)
+def test_round_robin_pool_top_reads_until_enough_did_not_miss(
+    ops: list[tuple[str, int, int, int]],
+    max_level: int,
+    last: str | None,
+    want: int,
+    declined: frozenset[str],
+) -> None:
+    pool = RotatingPool(LEVELS, draw=False)
+    live = drive(pool, ops, keyed=False)
+    items = [item for level, item in live.values() if level <= max_level]
+    rr_last = None if last is None else sort_id(last)
+    order = rotated(items, rr_last or (0, ""), after=rr_last is not None)
+    expected: list[Score] = []
+    for item in order:  # the prefix holding ``want`` agents who did not miss
+        if sum(i[-1] not in declined for i in expected) == want:
+            break
+        expected.append(item)
+    assert pool.top(max_level, want, declined, Turn(rr_last, random.Random(0))) == expected
+
+
+@settings(max_examples=300)
+@given(
+    ops=ops_st,
+    max_level=st.integers(0, LEVELS - 1),
     declined=st.frozensets(st.sampled_from(AGENTS)),
     seed=st.integers(0, 1000),
 )
