@@ -319,6 +319,57 @@ def test_internal_call_from_the_desktop(center: Center) -> None:
     assert "InternalCallStarted" in events(center)
 
 
+def test_supervising_an_internal_call(center: Center) -> None:
+    """内部呼叫 between agents 1001 (the agent, who placed it) and 1002: monitor, whisper, barge,
+    leave, then intercept (1001 released to wrap-up, the supervisor talks to 1002) and force
+    release - the same rules as on a customer call."""
+    a1 = center.agent("8001", hz=A1)
+    a2 = center.agent("8002", hz=A2)
+    sup_media = center.agent("8009", hz=SUP, count=2)  # monitor, then intercept
+    sup = Api(center, "sup", "sup-demo")
+    api1, api2 = Api(center, "a1001", "demo1001"), Api(center, "a1002", "demo1002")
+    sup.post("/api/v1/agent/busy", {"reason": "supervising"})
+    out = api1.post("/api/v1/agent/call/dial", {"target": "1002"})
+    base = f"/api/v1/supervisor/calls/{out['call_id']}"
+    wait_for(lambda: state(api2)["activity"] == "on_call", timeout=15)
+    time.sleep(1.5)
+    settle(lambda: hears(a1, A2) and hears(a2, A1))
+    sup.post(f"{base}/monitor", {"record": True}, 422)  # not offered on internal calls
+    assert sup.post(f"{base}/monitor")["mode"] == "monitor"
+    time.sleep(1.5)
+    settle(lambda: hears(sup_media, A1) and hears(sup_media, A2))
+    settle(lambda: not hears(a1, SUP) and not hears(a2, SUP) and hears(a1, A2) and hears(a2, A1))
+    sup.post(f"{base}/whisper")  # the agent (1001, who placed the call) hears the supervisor
+    time.sleep(2)
+    settle(lambda: hears(a1, SUP) and hears(a1, A2) and not hears(a2, SUP))
+    sup.post(f"{base}/barge")
+    time.sleep(2)
+    settle(lambda: hears(a1, SUP) and hears(a2, SUP) and hears(sup_media, A1))
+    sup.post(f"{base}/leave")
+    time.sleep(2)
+    settle(lambda: hears(a1, A2) and hears(a2, A1) and not hears(a2, SUP))
+    # intercept: 1001 is released to wrap-up, the supervisor talks with 1002
+    sup_media.remote = None  # the phone's second call: its audio follows the new endpoint
+    got = sup.post(f"{base}/intercept")
+    wait_for(lambda: state(api1)["activity"] in ("wrap_up", "idle"), timeout=15)
+    assert sup.get(base)["mode"] == "intercept"
+    time.sleep(2)
+    settle(lambda: hears(a2, SUP) and hears(sup_media, A2) and not hears(a2, A1))
+    assert got["call_id"] == out["call_id"]
+    sup.post(f"{base}/release")
+    wait_for(lambda: state(api2)["activity"] != "on_call", timeout=15)
+    wait_for(lambda: any(c.outcome for c in center.cdrs()))
+    (cdr,) = center.cdrs()
+    assert cdr.direction == "internal" and cdr.outcome == "answered"
+    peers = [(leg.peer, leg.role, leg.disposition) for leg in cdr.legs]
+    assert peers[:2] == [("8001", "agent", "answered"), ("8002", "agent", "answered")], peers
+    assert [p for p in peers[2:] if p[0] == "8009"] and all(p[1] == "supervisor" for p in peers[2:])
+    kinds = events(center)
+    for kind in ("SupervisionStarted", "SupervisionModeChanged", "SupervisionEnded",
+                 "CallIntercepted", "CallForceReleased"):  # fmt: skip
+        assert kind in kinds, kinds
+
+
 def test_desktop_answer_mode_rings_the_phone_on_click(center: Center) -> None:
     agent = center.agent("8001", hz=A1, expect=("Call-Info: <sip:[^>]+>;answer-after=0",))
     api = Api(center, "a1001", "demo1001")

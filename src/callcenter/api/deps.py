@@ -8,6 +8,7 @@ and a wall clock. The runtime passes the real objects; tests pass fakes with the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from callcenter.acd import Acd
 from callcenter.acd.events import Output
 from callcenter.calls.control import CallControl
+from callcenter.calls.internal_supervise import InternalSupervisor
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.storage.aio import AsyncStorage
 from callcenter.storage.repos.settings import ScheduleRecord
@@ -39,6 +41,12 @@ class OutLeg(Protocol):
     """An internal call or click-to-dial the center placed (calls/outbound.py)."""
 
     def hangup_all(self, reason: str) -> None: ...
+
+    @property
+    def done(self) -> asyncio.Event: ...
+
+    @property
+    def supervisor(self) -> InternalSupervisor: ...
 
 
 class Directory(Protocol):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from callcenter.calls.agents import contact_address
 from callcenter.calls.control import AUTO_ANSWER, ControlError
 from callcenter.calls.events import CallBridged, CallClosed, InternalCallStarted
+from callcenter.calls.internal_supervise import InternalSupervisor
 from callcenter.calls.media_session import MediaSession, NoCodec
 from callcenter.logs import get_logger
 from callcenter.media.player import Tone
@@ -57,6 +58,11 @@ class OutboundCall:
     talk_start: float | None = None
     writes: list[asyncio.Future[Any]] = field(default_factory=list)
     ringback: asyncio.Task[Any] | None = None
+    supervisor: InternalSupervisor = field(init=False)
+    legs: int = 0
+
+    def __post_init__(self) -> None:
+        self.supervisor = InternalSupervisor(self)
 
     @property
     def acd_id(self) -> str:
@@ -136,7 +142,7 @@ class OutboundCall:
 
     async def _media(self, party: Party, local_ip: str) -> bytes:
         media = self.center.service.media
-        n = 1 if party is self.origin else 2
+        n = 1 if party is self.origin else 2 if party is self.target else 3 + self.legs
         leg = await media.create_endpoint(f"{self.key}/p{n}", local_ip, group=self.key)
         party.session = MediaSession(None, leg)
         return party.session.make_offer()
@@ -146,7 +152,9 @@ class OutboundCall:
         self.center.service.watch(party.call, lambda ev: self._event(party, ev))
 
     def _leg(self, party: Party, peer: str) -> None:
-        party.leg_id = f"{self.key}/{'a' if party is self.origin else 'b'}"
+        self.legs += 1
+        suffix = "a" if party is self.origin else "b" if party is self.target else f"s{self.legs}"
+        party.leg_id = f"{self.key}/{suffix}"
         self._write(self.center.store.sync.cdrs.add_leg, self.key, party.leg_id, peer,
                     party.role, datetime.now(UTC))  # fmt: skip
 
@@ -175,8 +183,10 @@ class OutboundCall:
         self._write(center.store.sync.cdrs.answer_leg, party.leg_id, datetime.now(UTC))
         if party is self.origin:
             await self._origin_up()
-        else:
+        elif party is self.target:
             await self._target_up()
+        else:  # a supervisor's phone
+            await self.supervisor.answered(party)
 
     async def _origin_up(self) -> None:
         center, origin = self.center, self.origin
@@ -245,15 +255,50 @@ class OutboundCall:
             disposition = "busy" if ev.status in (486, 600) else (
                 "cancelled" if ev.status == 487 else "no_answer" if ev.status in (408, 480)
                 else "rejected")  # fmt: skip
-        self._write(center.store.sync.cdrs.end_leg, party.leg_id, datetime.now(UTC), disposition)
+        if party.leg_id:
+            self._write(center.store.sync.cdrs.end_leg, party.leg_id, datetime.now(UTC),
+                        disposition)  # fmt: skip
         party.leg_id = ""
+        if party is not self.origin and party is not self.target:  # a supervisor, or an
+            await self._release_media(party)  # agent released by an intercept
+            await self.supervisor.gone(party, "failed" if isinstance(ev, CallFailed) else "hung_up")
+            return
         self.hangup_all("hung up")
         await self._close("answered" if self.talk_start is not None else "failed")
 
     # ------------------------------------------------------------------ end
+    def _parties(self) -> list[Party]:
+        sup = self.supervisor.supervision
+        return [self.origin, self.target] + ([sup.party] if sup is not None else [])
+
+    async def replace_origin(self, party: Party) -> None:
+        """Intercept: ``party`` (a supervisor's answered phone) takes the originator's place;
+        the originator's leg is hung up and its ACD call ends (wrap-up)."""
+        center, old = self.center, self.origin
+        now = center.now()
+        if old.acd_key is not None:
+            center.command(center.acd.call_ended, old.acd_key, now)
+            old.acd_key = None
+        if old.leg_id:
+            self._write(center.store.sync.cdrs.end_leg, old.leg_id, datetime.now(UTC), "answered")
+            old.leg_id = ""
+        self.origin = party
+        if old.call is not None and old.call.state != "ended":
+            center.service.ua.bye(old.call, now)
+            center.service.kick()
+        await self._release_media(old)
+        o, t = party.session, self.target.session
+        if o is not None and t is not None:
+            await center.service.media.bridge(o.leg, t.leg)
+
+    async def _release_media(self, party: Party) -> None:
+        if party.session is not None:
+            leg, party.session = party.session.leg, None
+            await self.center.service.media.release(leg)
+
     def hangup_all(self, reason: str) -> None:
         svc, now = self.center.service, self.center.now()
-        for party in (self.origin, self.target):
+        for party in self._parties():
             if party.call is not None and party.call.state != "ended":
                 svc.ua.bye(party.call, now)
         svc.kick()
@@ -267,7 +312,11 @@ class OutboundCall:
         center = self.center
         now = center.now()
         await self._stop_ringback()
-        for party in (self.origin, self.target):
+        parties = self._parties()
+        await self.supervisor.finish()
+        for party in parties:
+            if party.call is not None and party.call.state != "ended":
+                center.service.ua.bye(party.call, now)
             if party.acd_key is not None:
                 fn = center.acd.call_ended if party.answered else center.acd.reserved_failed
                 args = (party.acd_key, now) if party.answered else (
@@ -276,9 +325,8 @@ class OutboundCall:
             if party.leg_id:
                 self._write(center.store.sync.cdrs.end_leg, party.leg_id, datetime.now(UTC),
                             "answered" if party.answered else "cancelled")  # fmt: skip
-            if party.session is not None:
-                leg, party.session = party.session.leg, None
-                await center.service.media.release(leg)
+            await self._release_media(party)
+        center.service.kick()
         center.calls_out.pop(self.key, None)
         for result in await asyncio.gather(*self.writes, return_exceptions=True):
             if isinstance(result, Exception):

@@ -18,6 +18,7 @@ from callcenter.api.routes.call_control import call_key
 from callcenter.api.schemas import Body
 from callcenter.api.security import ADMIN, SUPERVISOR, Ctx, require
 from callcenter.calls.control import CallControl, ControlError
+from callcenter.calls.internal_supervise import InternalSupervisor
 
 router = APIRouter(prefix="/api/v1/supervisor/calls", tags=["supervise"], responses=ERROR_RESPONSES)
 SupCtx = Annotated[Ctx, Depends(require(SUPERVISOR, ADMIN))]
@@ -36,11 +37,21 @@ class SupervisionOut(BaseModel):
     answered: bool
 
 
-def _control(ctx: Ctx, call_id: str) -> CallControl:
-    call = ctx.deps.center.calls.get(call_key(call_id))
-    if call is None:
-        raise ApiError(404, "no_such_call", f"no live call {call_id!r}")
-    return call.control
+def _control(ctx: Ctx, call_id: str) -> CallControl | InternalSupervisor:
+    """A customer call's controls, or the supervision of an internal / click-to-dial call."""
+    center = ctx.deps.center
+    key = call_key(call_id)
+    call = center.calls.get(key)
+    if call is not None:
+        return call.control
+    internal = center.calls_out.get(key)
+    if internal is not None and not internal.done.is_set():
+        return internal.supervisor
+    raise ApiError(404, "no_such_call", f"no live call {call_id!r}")
+
+
+def _call_id(control: CallControl | InternalSupervisor) -> str:
+    return control.call.acd_id
 
 
 async def _phone(ctx: Ctx) -> str:
@@ -50,7 +61,17 @@ async def _phone(ctx: Ctx) -> str:
     return str(rec.extension)
 
 
-def _out(control: CallControl) -> SupervisionOut:
+def _out(control: CallControl | InternalSupervisor) -> SupervisionOut:
+    if isinstance(control, InternalSupervisor):
+        isup = control.supervision
+        by = control.intercepted_by
+        return SupervisionOut(
+            call_id=control.call.acd_id,
+            agent_id=None if by is not None else control.agent_id(),
+            supervisor=by if by is not None else (None if isup is None else isup.supervisor),
+            mode="intercept" if by is not None else (None if isup is None else isup.mode),
+            answered=True if by is not None else (isup is not None and isup.party.answered),
+        )
     sup = control.supervision
     agent = control.call.agent
     if sup is None and agent is not None and agent.agent_id.startswith("sup:"):
@@ -73,7 +94,7 @@ def _out(control: CallControl) -> SupervisionOut:
 
 async def _supervise(ctx: Ctx, call_id: str, mode: str, record: bool) -> SupervisionOut:
     control = _control(ctx, call_id)
-    async with ctx.audit(f"supervisor.{mode}", f"call:{control.call.acd_id}", record=record):
+    async with ctx.audit(f"supervisor.{mode}", f"call:{_call_id(control)}", record=record):
         ext = await _phone(ctx)
         try:
             await control.supervise(ctx.user.username, ext, mode, record)
@@ -112,7 +133,7 @@ async def barge(call_id: CallId, ctx: SupCtx) -> SupervisionOut:
 async def intercept(call_id: CallId, ctx: SupCtx) -> SupervisionOut:
     """拦截: the supervisor's phone takes the call; the agent is released."""
     control = _control(ctx, call_id)
-    async with ctx.audit("supervisor.intercept", f"call:{control.call.acd_id}"):
+    async with ctx.audit("supervisor.intercept", f"call:{_call_id(control)}"):
         ext = await _phone(ctx)
         try:
             await control.intercept(ctx.user.username, ext)
@@ -124,7 +145,7 @@ async def intercept(call_id: CallId, ctx: SupCtx) -> SupervisionOut:
 @router.post("/{call_id}/leave", response_model=SupervisionOut)
 async def leave(call_id: CallId, ctx: SupCtx) -> SupervisionOut:
     control = _control(ctx, call_id)
-    async with ctx.audit("supervisor.leave", f"call:{control.call.acd_id}"):
+    async with ctx.audit("supervisor.leave", f"call:{_call_id(control)}"):
         try:
             await control.leave(ctx.user.username)
         except ControlError as exc:
@@ -136,6 +157,6 @@ async def leave(call_id: CallId, ctx: SupCtx) -> SupervisionOut:
 async def release(call_id: CallId, ctx: SupCtx) -> SupervisionOut:
     """强拆: both sides are hung up."""
     control = _control(ctx, call_id)
-    async with ctx.audit("supervisor.force_release", f"call:{control.call.acd_id}"):
+    async with ctx.audit("supervisor.force_release", f"call:{_call_id(control)}"):
         control.force_release(ctx.user.username)
     return _out(control)
