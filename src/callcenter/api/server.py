@@ -48,7 +48,10 @@ async def start_api(
     app: ASGIApp, host: str, port: int
 ) -> tuple[EmbeddedServer, asyncio.Task[None]]:
     """Serve ``app`` in this loop; return once it listens (or raise if it could not start)."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
+    # no permessage-deflate: compressing each small event once per client cost more CPU than
+    # the bytes it saved on a LAN (bench/api.py)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on",
+                            ws_per_message_deflate=False)  # fmt: skip
     hub = getattr(getattr(app, "state", None), "hub", None)  # create_app's event hub
     server = EmbeddedServer(config, hub if isinstance(hub, EventHub) else None)
     task = asyncio.create_task(server.serve())

@@ -9,6 +9,7 @@ later event of a call it was offered; a supervisor sees the queues it is a membe
 groups), their member agents and their calls, or everything when it is in no queue.
 Business events (``business_events``): ticket events go to the members of the ticket's unit,
 its creator and the actor (and to supervisors), customer events to call-center staff.
+Each event is encoded to JSON once (``StreamEvent.text``), not once per subscriber.
 When the server stops, ``EventHub.close`` asks every stream subscriber to close at once
 (``Subscription.ended``) and ``wait_closed`` waits for them to be gone.
 """
@@ -16,6 +17,7 @@ When the server stops, ``EventHub.close`` asks every stream subscriber to close 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +34,14 @@ class StreamEvent:
     call_id: str | None
     agent_id: int | None
     payload: dict[str, Any]
+    _text: list[str] = field(default_factory=list, init=False, compare=False, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The JSON message, encoded once however many subscribers it is sent to."""
+        if not self._text:
+            self._text.append(json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False))
+        return self._text[0]
 
     @classmethod
     def of(cls, rec: EventRecord) -> StreamEvent:

@@ -115,7 +115,7 @@ class _Stream:
         if ev.seq > self.last:
             self.last = ev.seq
             if self.sub.visibility.allows(ev):
-                await self.ws.send_json(ev.to_json())
+                await self.ws.send_text(ev.text)  # encoded once for every subscriber
 
     async def replay(self, since: int) -> None:
         log = self.ctx.deps.store.sync.events
@@ -130,8 +130,9 @@ class _Stream:
     async def live(self) -> None:
         """Send live events, a keep-alive when idle; returns after closing a lagging client."""
         while True:
-            try:
-                ev = await asyncio.wait_for(self.sub.queue.get(), KEEPALIVE)
+            try:  # (asyncio.timeout: no task per wait, unlike wait_for on Python 3.11)
+                async with asyncio.timeout(KEEPALIVE):
+                    ev = await self.sub.queue.get()
             except TimeoutError:
                 await self.ws.send_json({"keepalive": {"last_seq": self.last}})
                 continue
