@@ -155,7 +155,15 @@ def test_admin_creates_queue_and_skill_routes_ivr_and_a_call_lands(
     page.locator('[data-testid="form-save"]').click()
     expect(page.locator('tr[data-key="1003"] [data-field="skills"]')).to_contain_text("vip_skill:3")
     sup = api(center, "sup", "sup-demo")
-    assert "vip" in sup.get("/supervisor/agents/1003").json()["queues"]
+    # 1003 has stored queue memberships (repair): they narrow what skills allow, so the admin
+    # assigns it to the new queue too, from the agent row's queues action (live)
+    assert "vip" not in sup.get("/supervisor/agents/1003").json()["queues"]
+    page.locator('tr[data-key="1003"] [data-testid="act-queues"]').click()
+    queues = page.locator('[data-testid="admin-form"] [data-testid="field-queues"]')
+    queues.fill(queues.input_value() + ", vip:0")
+    page.locator('[data-testid="admin-form"] [data-testid="form-save"]').click()
+    expect(page.locator('[data-testid="toast"]').first).to_be_visible()
+    wait_for(lambda: "vip" in sup.get("/supervisor/agents/1003").json()["queues"], timeout=10)
     # the IVR: load the live demo flow, route "0" to vip, validate, save, activate
     page.locator('[data-testid="nav-flows"]').click()
     page.locator('[data-testid="flow-pick"]').select_option("demo_main")
