@@ -271,7 +271,8 @@ class SipEndpoint:
         return f"{self.rng.getrandbits(48):012x}"
 
     def _receive_request(self, req: Request, source: Address, now: float) -> None:
-        txn = self._matching_transaction(req)
+        key = self._key_of(req)
+        txn = None if key is None else self._server.get(key)
         if txn is not None:  # a retransmission, or the ACK of a non-2xx final response
             self._apply(txn, txn.on_request(req, now), now)
             return
@@ -279,8 +280,9 @@ class SipEndpoint:
         if problem is not None:
             self._reject(req, problem[0], problem[1], source)
             return
-        self._stamp_via(req, source)
-        key = server_key(req)
+        self._stamp_via(req, source)  # adds received/rport: the key (branch, sent-by) stays
+        if key is None:  # pragma: no cover - a request that passed the checks has a key
+            key = server_key(req)
         if req.method == "ACK":
             self.events.append(AckReceived(req, source))
             return
@@ -293,12 +295,14 @@ class SipEndpoint:
             return
         self._new_server_transaction(req, key, source, now, merged)
 
-    def _matching_transaction(self, req: Request) -> ServerTransaction | None:
-        """The server transaction ``req`` belongs to (§17.2.3), found from its top Via before
-        the full check: its first copy was checked when it came. An overloaded server sees
-        many retransmissions; they cost a Via parse, not a whole validation."""
+    @staticmethod
+    def _key_of(req: Request) -> str | None:
+        """The §17.2.3 key ``req``'s server transaction has, from its top Via, before the full
+        check: its first copy was checked when it came. An overloaded server sees many
+        retransmissions; they cost a Via parse, not a whole validation. None: no usable Via
+        (the check rejects it)."""
         try:
-            return self._server.get(server_key(req))
+            return server_key(req)
         except SipSyntaxError:
             return None
 
