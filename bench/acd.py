@@ -12,19 +12,22 @@ process on the same data for comparison. Memory per waiting caller is measured w
 
 Decisions per second are 1 / mean decision time; the untimed bookkeeping around the decisions
 (answer, busy) is left out. Prints figures only; nothing is asserted.
-Run: ``.venv/bin/python bench/acd.py`` (about 1 min). Numbers are noisy on a shared 2-core
-machine: run it a few times. ``--cpu`` times with the thread's CPU clock instead of the wall
-clock (less sensitive to other processes, blind to garbage-collector pauses' waiting).
+Run: ``.venv/bin/python bench/acd.py [--gc-freeze]`` (about 1 min). Numbers are noisy on a
+shared 2-core machine: run it a few times. Every row is timed with two clocks in turn, decision
+by decision: the wall clock (``perf_counter``) and the thread's CPU clock (``thread_time``, not
+counting the time other processes hold the core). ``--gc-freeze`` calls ``gc.freeze()`` after
+the setup, as a long-running server does after start-up: the 100,000 callers and 10,000 agents
+then no longer make every full garbage-collector pass walk them.
 """
 
 from __future__ import annotations
 
 import gc
 import random
-import statistics
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from callcenter.acd import (
@@ -44,7 +47,22 @@ CALLERS = 100_000
 DECISIONS = 20_000
 NAIVE_DECISIONS = 200
 STRATEGIES = [s for s in Strategy if s is not Strategy.RING_ALL]
-clock = time.thread_time_ns if "--cpu" in sys.argv else time.perf_counter_ns
+
+
+class Samples:
+    """Decision times, taken with the wall clock and the thread's CPU clock in turn."""
+
+    def __init__(self) -> None:
+        self.wall: list[int] = []
+        self.cpu: list[int] = []
+        self.n = 0
+
+    def clock(self) -> Callable[[], int]:
+        return time.perf_counter_ns if self.n % 2 == 0 else time.thread_time_ns
+
+    def add(self, ns: int) -> None:
+        (self.wall if self.n % 2 == 0 else self.cpu).append(ns)
+        self.n += 1
 
 
 def queue_configs(rng: random.Random) -> list[QueueConfig]:
@@ -82,14 +100,17 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
-def report(name: str, latencies_ns: list[int]) -> None:
+def figures(latencies_ns: list[int]) -> str:
     """Decisions per second of decision time (the untimed bookkeeping around them excluded)."""
     us = [v / 1000 for v in latencies_ns]
-    print(
-        f"{name:<48} {len(us) / (sum(us) / 1e6):>9,.0f}/s  p50 {percentile(us, 0.5):6.1f} µs"
-        f"  p99 {percentile(us, 0.99):6.1f} µs  mean {statistics.fmean(us):6.1f} µs"
-        f"  max {max(us):8.1f} µs"
+    return (
+        f"{len(us) / (sum(us) / 1e6):>9,.0f}/s p50 {percentile(us, 0.5):6.1f} "
+        f"p99 {percentile(us, 0.99):6.1f} max {max(us):8.1f}"
     )
+
+
+def report(name: str, samples: Samples) -> None:
+    print(f"{name:<46} wall {figures(samples.wall)} | cpu {figures(samples.cpu)}")
 
 
 def build(rng: random.Random) -> tuple[Acd, list[AgentLogin], int]:
@@ -113,16 +134,17 @@ def build(rng: random.Random) -> tuple[Acd, list[AgentLogin], int]:
 
 def agents_available(acd: Acd, logins: list[AgentLogin], rng: random.Random) -> None:
     """Each decision: an agent becomes ready and is offered the best caller of its queues."""
-    latencies: list[int] = []
+    latencies = Samples()
     now = 20.0
     order = [login.agent_id for login in logins]
     rng.shuffle(order)
     for n in range(DECISIONS):
         agent = order[n % len(order)]
         now += 1e-4
+        clock = latencies.clock()
         t0 = clock()
         out = acd.set_ready(agent, now)
-        latencies.append(clock() - t0)
+        latencies.add(clock() - t0)
         offer = next((o for o in out if isinstance(o, OfferToAgent)), None)
         if offer is not None:  # untimed: answer, go busy after the call, hang up
             acd.offer_answered(offer.call_id, agent, now)
@@ -143,24 +165,26 @@ def callers_arriving(acd: Acd, logins: list[AgentLogin], rng: random.Random, idl
         acd.set_busy(login.agent_id, "bench", 30.0)
     for login in rng.sample(logins, idle):
         acd.set_ready(login.agent_id, 30.0)
-    arrivals: list[int] = []
-    returns: list[int] = []
+    arrivals = Samples()
+    returns = Samples()
     now = 40.0
     acd.on_timer(now)  # untimed: ring timers of earlier phases that fell due meanwhile
     for n in range(DECISIONS):
         now += 1e-4
         call = f"a{n}"
+        clock = arrivals.clock()
         t0 = clock()
         out = acd.enqueue(call, f"q{rng.randrange(QUEUES)}", now)
-        arrivals.append(clock() - t0)
+        arrivals.add(clock() - t0)
         offer = next((o for o in out if isinstance(o, OfferToAgent)), None)
         if offer is None:
             acd.caller_abandoned(call, now)
             continue
         acd.offer_answered(call, offer.agent_id, now)  # untimed
+        clock = returns.clock()
         t0 = clock()
         acd.call_ended(call, now)
-        returns.append(clock() - t0)
+        returns.add(clock() - t0)
     report(f"caller arrives, {idle:,} agents idle", arrivals)
     report("  agent available, nobody waiting", returns)
 
@@ -181,9 +205,10 @@ def naive(rng: random.Random) -> None:
         NaiveCaller(rng.randrange(QUEUES), rng.choice([0, 0, 0, 1, 2]), n * 1e-4, n)
         for n in range(CALLERS)
     ]
-    latencies: list[int] = []
+    latencies = Samples()
     for _ in range(NAIVE_DECISIONS):
         skills = logins[rng.randrange(AGENTS)].skills
+        clock = latencies.clock()
         t0 = clock()
         best, best_key = -1, None
         for i, c in enumerate(callers):
@@ -195,12 +220,13 @@ def naive(rng: random.Random) -> None:
                 best, best_key = i, key
         if best >= 0:
             callers.pop(best)
-        latencies.append(clock() - t0)
+        latencies.add(clock() - t0)
     report("naive scan, agent available, 100k waiting", latencies)
     idle_since = {login.agent_id: float(n) for n, login in enumerate(rng.sample(logins, 2_000))}
-    latencies = []
+    latencies = Samples()
     for n in range(NAIVE_DECISIONS):
         req = configs[rng.randrange(QUEUES)].required[0]
+        clock = latencies.clock()
         t0 = clock()
         eligible = [
             (idle_since[a.agent_id], a.agent_id)
@@ -209,7 +235,7 @@ def naive(rng: random.Random) -> None:
         ]
         if eligible:
             idle_since[min(eligible)[1]] = 1e6 + n  # offered: idle again, last in line
-        latencies.append(clock() - t0)
+        latencies.add(clock() - t0)
     report("naive scan, caller arrives, 2,000 agents idle", latencies)
 
 
@@ -221,12 +247,16 @@ def main() -> None:
         f"setup: {AGENTS:,} agents, {QUEUES} queues, {SKILLS} skills, {CALLERS:,} callers "
         f"in {time.perf_counter() - t0:.1f} s; memory per waiting caller ≈ {per_caller} bytes"
     )
+    if "--gc-freeze" in sys.argv:
+        gc.collect()
+        gc.freeze()
+        print(f"gc.freeze(): {gc.get_freeze_count():,} objects out of the collector's passes")
+    print(f"{'decision':<46} per clock: decisions/s (1 / mean), p50, p99, max in µs")
     agents_available(acd, logins, rng)
     callers_arriving(acd, logins, rng, idle=200)
     callers_arriving(acd, logins, rng, idle=2_000)
     naive(random.Random(42))
-    how = "thread CPU time" if "--cpu" in sys.argv else "wall clock"
-    print(f"({how}; one core; noisy: other work shares this 2-core machine)")
+    print("(one core; noisy: other work shares this 2-core machine)")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def rank_for_entry(
         items = [i for i in items if i[-1] not in declined] + [
             i for i in items if i[-1] in declined
         ]
-    chosen = [agents[str(i[-1])] for i in (items if offer_all else items[:1])]
+    chosen = [agents[str(i[-1])] for i in items] if offer_all else [agents[str(items[0][-1])]]
     explanation = Explanation.deferred(
         _explain, available, queue.config.strategy, queue.queue_id, level, count, items,
         declined, heads,
