@@ -106,7 +106,9 @@ class Endpoint:
         self.codec: Codec = codec_for(0)
         self.payload_type = 0
         self.te_pt = -1  # -1: no telephone-event negotiated
-        self.ptime = 20
+        self.ptime = 20  # what we send: the remote's a=ptime, in whole 20 ms frames
+        self._pending: list[bytes] = []  # encoded frames waiting for a ptime-long packet
+        self._pending_samples = 0
         self.peer: Endpoint | None = None
         self.relay_map: bytes | None = None
         self.echo = False
@@ -267,18 +269,40 @@ class Endpoint:
             self.packets_out += 1
 
     def send_frame(self, pcm: Pcm) -> None:
-        """Encode and send one frame of our own audio (player, mixer) to the remote."""
+        """Encode one 20 ms frame of our own audio (player, mixer) and send it to the remote:
+        at once with the default ptime 20, else gathered into one packet per ``ptime`` (RFC
+        4566 §6: 40 or 60 ms when the remote asked for that)."""
         for tap in self.out_taps:
             tap(self, pcm)
         if self.remote is None or self.transport is None:
             self.sender.skip(len(pcm))
             return
         payload = self.codec.encode(pcm)
+        if self.ptime > 20 or self._pending:
+            self._pending.append(payload)
+            self._pending_samples += len(pcm)
+            if self._pending_samples * 1000 < self.ptime * 8000:
+                return
+            payload, samples = b"".join(self._pending), self._pending_samples
+            self._pending, self._pending_samples = [], 0
+            self._send_payload(payload, samples)
+            return
+        self._send_payload(payload, len(pcm))
+
+    def _send_payload(self, payload: bytes, samples: int) -> None:
+        assert self.transport is not None and self.remote is not None
         ts = self.sender.ts
-        self.transport.sendto(self.sender.packet(self.payload_type, payload, len(pcm)), self.remote)
+        self.transport.sendto(self.sender.packet(self.payload_type, payload, samples), self.remote)
         self.packets_out += 1
         if self.rtcp is not None:
             self.rtcp.on_sent(ts, len(payload))
+
+    def flush_frames(self) -> None:
+        """Send the frames gathered for a longer ptime now (the source paused or stopped)."""
+        if self._pending and self.transport is not None and self.remote is not None:
+            payload, samples = b"".join(self._pending), self._pending_samples
+            self._pending, self._pending_samples = [], 0
+            self._send_payload(payload, samples)
 
     def send_rtcp(self, bye: bool = False) -> None:
         """Send our compound RTCP report (RFC 3550 §6.1) to the remote's RTCP address."""
@@ -290,4 +314,5 @@ class Endpoint:
 
     def send_silence(self) -> None:
         """Nothing to send this tick: out taps (recorders) still get a silent frame."""
+        self.flush_frames()
         self.sender.skip(FRAME)

@@ -302,6 +302,8 @@ class MediaEngine:
         self._source_changed(ep)
 
     def _source_changed(self, ep: Endpoint) -> None:
+        if ep.source is None:
+            ep.flush_frames()  # the last frames gathered for a long ptime
         ep.reconfigure()
         if ep.peer is not None:
             ep.peer.reconfigure()  # the peer's relay toward ep pauses while ep plays

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from callcenter.media.codec import PCMA, PCMU
 from callcenter.media.engine import MediaEngine
@@ -129,3 +131,28 @@ def test_mandarin_text_is_normalised_before_speaking(tmp_path: Path) -> None:
     assert "123" not in spoken  # digits become Chinese words (ivr.textnorm)
     assert tts.text_for("Pay 123 now", "en") == "Pay 123 now"
     assert tts.path_for("余额为123.40元", MANDARIN) != tts.path_for("余额为123.41元", MANDARIN)
+
+
+@pytest.mark.parametrize(("ptime", "sizes"), [(20, [160] * 7), (40, [320, 320, 320, 160]),
+                                              (60, [480, 480, 160]), (30, [160] * 7)])  # fmt: skip
+async def test_ptime_sets_the_packet_size(
+    engine: MediaEngine, tmp_path: Path, ptime: int, sizes: list[int]
+) -> None:
+    """RFC 4566 §6: 140 ms of audio goes out in packets of the remote's ptime (whole 20 ms
+    frames: 30 ms is sent as 20); the rest is flushed when the prompt ends."""
+    path = tmp_path / "short.wav"
+    _write_wav(path, 1000.0, 0.14, 8000, 1)
+    phone = await open_phone()
+    ep = await engine.create_endpoint("p", HOST)
+    engine.set_remote(ep, HOST, phone.port, PCMA, ptime=ptime)
+    await engine.play(ep, [path])
+    await wait_for(lambda: sum(len(parse_rtp(d).payload) for d in phone.received) == 1120)
+    pkts = [parse_rtp(d) for d in phone.received]
+    assert [len(p.payload) for p in pkts] == sizes
+    steps = [b.timestamp - a.timestamp for a, b in itertools.pairwise(pkts)]
+    assert steps == sizes[:-1]  # each packet's timestamp follows the samples before it
+    seqs = [p.sequence for p in pkts]
+    assert seqs == [(seqs[0] + k) & 0xFFFF for k in range(len(pkts))]
+    audio = phone.audio()
+    assert len(audio) == 1120 and abs(peak_hz(audio) - 1000.0) < 30
+    phone.close()
