@@ -102,6 +102,17 @@ def test_token_is_stored_as_hash_and_resolves_until_expiry(store: Storage) -> No
     assert store.tokens.resolve("not-a-token", at(60)) is None
 
 
+def test_last_used_is_written_at_most_once_a_minute(store: Storage) -> None:
+    user = store.users.create("hal", "Hal", "agent", "secret-1", at())
+    issued = store.tokens.issue(user.id, "session", at(), timedelta(hours=1))
+    seen = []
+    for t in (10, 40, 69, 70, 75, 131):
+        owner = store.tokens.resolve(issued.token, at(t))
+        assert owner is not None
+        seen.append(owner.token.last_used_at)
+    assert seen == [at(10), at(10), at(10), at(70), at(70), at(131)]
+
+
 def test_revoked_tokens_and_disabled_users_do_not_resolve(store: Storage) -> None:
     user = store.users.create("ivy", "Ivy", "agent", "secret-1", at())
     a = store.tokens.issue(user.id, "api", at(), None, name="crm")

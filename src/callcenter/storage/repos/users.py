@@ -23,6 +23,7 @@ from callcenter.storage.schema.base import ROLES, TOKEN_KINDS
 
 LoginOutcome = Literal["ok", "bad_credentials", "locked", "disabled"]
 MIN_PASSWORD_LENGTH = 6
+TOUCH_EVERY = timedelta(seconds=60)  # how stale a token's last_used_at may be
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +234,9 @@ class TokenRepo(Repo):
             return IssuedToken(token, to_record(TokenRecord, row))
 
     def resolve(self, token: str, now: datetime) -> TokenOwner | None:
-        """The live token and its enabled user, touching ``last_used_at``; None otherwise."""
+        """The live token and its enabled user, touching ``last_used_at`` (at most once per
+        ``TOUCH_EVERY``: a write per API request was most of a hot route's cost); None
+        otherwise."""
         with self._db.transaction() as s:
             row = s.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
             if row is None or row.revoked_at is not None:
@@ -243,7 +246,8 @@ class TokenRepo(Repo):
             user = s.get(User, row.user_id)
             if user is None or not user.enabled:
                 return None
-            row.last_used_at = now
+            if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+                row.last_used_at = now
             return TokenOwner(to_record(TokenRecord, row), to_record(UserRecord, user))
 
     def revoke(self, token_id: int, now: datetime) -> None:
