@@ -76,6 +76,8 @@ class CallService:
         # which returns False to let the default handling answer.
         self.dialog_handlers: dict[str, Callable[[InDialogRequest], bool]] = {}
         self.registration_listeners: list[Callable[[object], None]] = []
+        self.prune_every = 1.0  # seconds between sweeps of watchers/handlers of ended calls
+        self._next_prune = 0.0
         self._registrar_timer: asyncio.TimerHandle | None = None
         # Who may call in (None: anyone): trunk IPs, registered phones... set by the runtime.
         self.screen: Callable[[Call], bool] | None = None
@@ -94,6 +96,26 @@ class CallService:
                 self._dispatch(ev)
             except Exception:  # one bad event must never stop the others
                 log.exception("calls.event_failed", event=type(ev).__name__)
+        now = self.now()
+        if now >= self._next_prune:
+            self._next_prune = now + self.prune_every
+            self.prune()
+
+    def prune(self) -> None:
+        """Forget the watchers and dialog handlers of calls the user agent no longer has.
+
+        A leg we hang up ourselves (BYE) ends without an event, so ``_dispatch`` never drops
+        its watcher: without this sweep every such leg stayed in ``watchers`` for the life of
+        the process (one per inbound call). A call whose event is still queued in the user
+        agent keeps its watcher until that event has been handled."""
+        live = self.ua.calls
+        queued = {
+            call.id for ev in self.ua.events if isinstance(call := getattr(ev, "call", None), Call)
+        }
+        for table in (self.watchers, self.dialog_handlers):
+            gone = [cid for cid in table if cid not in live and cid not in queued]
+            for cid in gone:
+                del table[cid]
 
     def overloaded(self) -> bool:
         return len(self.tasks) >= self.max_calls or self.lag > self.max_lag
