@@ -12,6 +12,7 @@ event log through the storage thread; the event loop never waits on the database
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
@@ -225,27 +226,33 @@ class ContactCenter:
             log.error("center.task_failed", error=repr(task.exception()))
 
     def record_event(self, event: object, call_id: str | None = None) -> None:
-        """Append a domain event to the event log (on the storage thread, in order), then
-        hand it with its sequence number to the listeners."""
+        """Append a domain event to the event log (on the storage thread, in order, batched
+        with the writes made close to it), then hand it with its sequence number to the
+        listeners. No task per event: the write's future calls back when it committed."""
         payload = _plain(event)
         if not isinstance(payload, dict):
             payload = {"value": payload}
+        kind = type(event).__name__
         cid = call_id or payload.get("call_id")
+        cid = cid if isinstance(cid, str) else None
         agent = payload.get("agent_id")
-        self.spawn(
-            self._record(
-                type(event).__name__, payload, cid if isinstance(cid, str) else None,
-                int(agent) if isinstance(agent, str) and agent.isdigit() else None,
-            )
-        )  # fmt: skip
-
-    async def _record(
-        self, kind: str, payload: dict[str, Any], call_id: str | None, agent_id: int | None
-    ) -> None:
+        agent_id = int(agent) if isinstance(agent, str) and agent.isdigit() else None
         events = self.store.sync.events
-        seq = await self.store.run(
-            events.append, kind, payload, datetime.now(UTC), call_id=call_id, agent_id=agent_id
-        )
+        written = self.store.write(events.append, kind, payload, datetime.now(UTC),
+                                   call_id=cid, agent_id=agent_id)  # fmt: skip
+        written.add_done_callback(functools.partial(self._recorded, kind, payload, cid, agent_id))
+
+    def _recorded(
+        self, kind: str, payload: dict[str, Any], call_id: str | None, agent_id: int | None,
+        written: asyncio.Future[int],
+    ) -> None:  # fmt: skip
+        if written.cancelled():
+            return
+        error = written.exception()
+        if error is not None:
+            log.error("center.event_not_logged", event=kind, error=repr(error))
+            return
+        seq = written.result()
         for listener in self.listeners:
             try:
                 listener(seq, kind, payload, call_id, agent_id)

@@ -134,9 +134,9 @@ class InboundCall:
         return self.call.invite.call_id
 
     def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """A CDR write on the storage thread, in order; the CDR is closed after all of them."""
-        task = asyncio.ensure_future(self.center.store.run(fn, *args, **kwargs))
-        self.writes.append(task)
+        """A CDR write on the storage thread, in order (batched with other calls' writes); the
+        CDR is closed after all of them committed."""
+        self.writes.append(self.center.store.write(fn, *args, **kwargs))
 
     # ------------------------------------------------------------ main task
     async def run(self) -> None:
@@ -757,8 +757,8 @@ class InboundCall:
                           talk_seconds=max(0.0, talk),
                           hold_seconds=max(0.0, self.control.hold_seconds))  # fmt: skip
         store = self.center.store
-        await store.run(store.sync.cdrs.close_call, self.acd_id, datetime.now(UTC), self.outcome,
-                        times, recording_id=self.recording_row)  # fmt: skip
+        await store.write(store.sync.cdrs.close_call, self.acd_id, datetime.now(UTC),
+                          self.outcome, times, recording_id=self.recording_row)  # fmt: skip
         self.center.record_event(CallClosed(self.acd_id, self.outcome, self.answered_by,
                                             round(queue_wait, 3), round(talk, 3)))  # fmt: skip
         log.info("call.closed", call_id=self.acd_id, outcome=self.outcome,

@@ -10,6 +10,7 @@ IMMEDIATE one waits its turn. PostgreSQL: ``postgresql://`` DSNs are given the p
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,6 +79,7 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_on_connect)
             event.listen(self.engine, "begin", _sqlite_on_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._batch = threading.local()  # .session: the open batch of this thread, if any
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -86,7 +88,14 @@ class Database:
         A constraint violation (unique, foreign key, check) becomes ``Conflict``; a value the
         column cannot hold (too long on PostgreSQL, a naive datetime, NaN in JSON)
         ``ValidationFailed``. The transaction is rolled back first, so nothing of it remains.
+
+        Inside ``batch()`` on the same thread, the block joins the batch's transaction instead:
+        it commits with the batch, and an exception leaves the batch to roll back as a whole.
         """
+        joined: Session | None = getattr(self._batch, "session", None)
+        if joined is not None:
+            yield joined
+            return
         try:
             with self._sessions() as session, session.begin():
                 yield session
@@ -100,6 +109,25 @@ class Database:
             raise
         except ValueError as exc:  # a value the driver cannot send (psycopg: NaN in JSON)
             raise ValidationFailed(str(exc)) from exc
+
+    @contextmanager
+    def batch(self) -> Iterator[Session]:
+        """One transaction for every ``transaction()`` block run on this thread inside it.
+
+        Many small writes (event log rows, CDR updates) then cost one BEGIN and one COMMIT. If
+        any block raises, the whole batch is rolled back and the exception propagates; the
+        caller (``AsyncStorage``) then replays the batch's writes one transaction each, so a
+        failing write never takes the others with it and nothing is half-written.
+        """
+        if getattr(self._batch, "session", None) is not None:
+            raise RuntimeError("batches do not nest")
+        with self.transaction() as session:
+            self._batch.session = session
+            try:
+                yield session
+                session.flush()  # constraint errors surface here, mapped like any write's
+            finally:
+                self._batch.session = None
 
     @property
     def safe_url(self) -> str:

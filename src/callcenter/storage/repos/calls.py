@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from callcenter.storage.errors import Conflict, NotFound, ValidationFailed
@@ -162,17 +162,28 @@ class CdrRepo(Repo):
         ivr_step: str | None = None,
     ) -> None:
         """Record what the call went through so far; ``ivr_step`` is appended to the path."""
-        with self._db.transaction() as s:
-            row = _cdr(s, call_id)
+        values = {
+            name: value
             for name, value in (
                 ("queue", queue),
                 ("agent_id", agent_id),
                 ("answer_time", answer_time),
                 ("business_category", business_category),
                 ("customer_id", customer_id),
-            ):
-                if value is not None:
-                    setattr(row, name, value)
+            )
+            if value is not None
+        }
+        if answer_time is not None:
+            check_aware(answer_time, "answer_time")
+        with self._db.transaction() as s:
+            if ivr_step is None and values:  # one UPDATE, no load (calls make 2-3 of these)
+                stmt = update(Cdr).where(Cdr.call_id == call_id).values(**values)
+                if s.execute(stmt).rowcount == 0:  # type: ignore[attr-defined]
+                    raise NotFound(f"call {call_id!r} not found")
+                return
+            row = _cdr(s, call_id)
+            for name, value in values.items():
+                setattr(row, name, value)
             if ivr_step is not None:
                 row.ivr_path = [*row.ivr_path, ivr_step]
 

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from callcenter.storage.errors import ValidationFailed
 from callcenter.storage.repos._base import Repo, check_aware, to_record
 from callcenter.storage.schema import EventRow
+
+_INSERT = insert(EventRow.__table__)  # type: ignore[arg-type]
 
 # An arbitrary constant naming the append lock in pg_advisory_xact_lock.
 _PG_APPEND_LOCK = 0x63634556  # "ccEV"
@@ -103,20 +105,25 @@ class EventLog(Repo):
                 raise ValidationFailed("an event needs a type")
         with self._db.transaction() as s:
             lock_event_log(s)
-            rows = [
-                EventRow(
-                    type=ev.type,
-                    at=ev.at,
-                    call_id=ev.call_id,
-                    agent_id=ev.agent_id,
-                    payload=jsonable(ev.payload),
+            conn = s.connection()
+            seqs: list[int] = []
+            for ev in events:  # one by one: the seq order must follow the list order
+                # A Core INSERT: the ORM's unit of work cost 4x as much per row, and the
+                # event log is the most frequent write (about ten rows per call).
+                result = conn.execute(
+                    _INSERT,
+                    {
+                        "type": ev.type,
+                        "at": ev.at,
+                        "call_id": ev.call_id,
+                        "agent_id": ev.agent_id,
+                        "payload": jsonable(ev.payload),
+                    },
                 )
-                for ev in events
-            ]
-            for row in rows:  # one by one: the seq order must follow the list order
-                s.add(row)
-                s.flush()
-            return [row.seq for row in rows]
+                key = result.inserted_primary_key
+                assert key is not None
+                seqs.append(int(key[0]))
+            return seqs
 
     def append_event(self, event: object, at: datetime) -> int:
         return self.append_many([event_from(event, at)])[0]
