@@ -117,6 +117,7 @@ class InboundCall:
     recording_row: int | None = None
     moh: asyncio.Task[Any] | None = None
     caller_gone: bool = False
+    finished: bool = False  # _finish has started: no new legs
     answered_by: str | None = None
     legs: int = 0
     legs_made: int = 0
@@ -394,6 +395,8 @@ class InboundCall:
             return
         await self._ring_contact(agent, ext, contact_address(bindings[0]), bindings[0].contact,
                                  headers)  # fmt: skip
+        if agent.call is None:
+            return  # the caller left meanwhile
         log.info("call.offered", call_id=self.acd_id, agent_id=out.agent_id, extension=ext,
                  rule=out.explanation.rule, strategy=out.explanation.strategy)  # fmt: skip
 
@@ -406,6 +409,8 @@ class InboundCall:
         svc = self.center.service
         local_ip, _ = svc.ua.endpoint.local_for(dest)
         sdp = await self._new_leg(agent, local_ip, main=main)
+        if await self._left_meanwhile(agent):
+            return
         caller = self.call.caller or "anonymous"
         host = f"[{local_ip}]" if ":" in local_ip else local_ip
         agent.call = svc.ua.invite(
@@ -433,6 +438,18 @@ class InboundCall:
             self.agent = agent
             self.times.offered = self.times.offered or self.center.now()
         return agent.session.make_offer()
+
+    async def _left_meanwhile(self, agent: AgentLeg) -> bool:
+        """True (and the new leg's ports closed) when the caller's call ended while they were
+        opened: nobody is left to bridge to, so the phone must not ring. Without this check
+        the leg rang, its answer was hung up, and its RTP ports were never released."""
+        if not self.caller_gone and not self.finished:
+            return False
+        if self.agent is agent:
+            self.agent = None
+        await self._release_agent_media(agent)
+        log.info("call.leg_dropped", call_id=self.acd_id, agent_id=agent.agent_id)
+        return True
 
     def _leg_started(self, agent: AgentLeg, peer: str, role: str) -> None:
         self.legs += 1
@@ -477,6 +494,8 @@ class InboundCall:
                                 offered_at=self.center.now(), mode="plain")  # fmt: skip
         local_ip, _ = self.center.service.ua.endpoint.local_for(target.address)
         sdp = await self._new_leg(agent, local_ip, main=leg is None)
+        if await self._left_meanwhile(agent):
+            return False
         agent.call = trunks.dial(number, self.call.caller or "anonymous", sdp, target.name)
         if agent.call is None:
             return False
@@ -710,6 +729,7 @@ class InboundCall:
         log.info("call.hangup", call_id=self.acd_id, reason=reason)
 
     async def _finish(self) -> None:
+        self.finished = True
         center = self.center
         now = center.now()
         self.times.ended = now
