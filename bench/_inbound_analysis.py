@@ -53,6 +53,7 @@ class ServerLog:
     by_caller: dict[str, ServerCall] = field(default_factory=dict)
     logged_in: int = 0
     errors: list[str] = field(default_factory=list)
+    stats: list[tuple[float, dict[str, int]]] = field(default_factory=list)  # server.stats
     pos: int = 0
 
     def update(self, lines: list[str]) -> None:
@@ -78,6 +79,9 @@ class ServerLog:
             self.by_caller[call.caller] = call
         elif event == "agent.logged_in":
             self.logged_in += 1
+        elif event == "server.stats":
+            counts = {k: v for k, v in rec.items() if isinstance(v, int) and k != "ts"}
+            self.stats.append((float(rec["ts"]), counts))
         else:
             self._call_event(event, rec)
 

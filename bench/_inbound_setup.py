@@ -96,6 +96,7 @@ class Lab:
     phones: list[subprocess.Popen[str]] = field(default_factory=list)
     agent_logs: list[Path] = field(default_factory=list)
     side: ana.AgentSide | None = None
+    stats_every: float = 30.0  # seconds between server.stats snapshots during a run
 
     def media_port(self) -> int:
         """A port for a SIPp's (unused) RTP socket; SIPp also binds the next ones."""

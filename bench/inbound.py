@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,12 +136,13 @@ def start_load(lab: Lab, load: Load) -> subprocess.Popen[str]:
     return e2e.start(args, lab.tmp, load.name)
 
 
-def run_loads(lab: Lab, loads: list[Load], deadline: float) -> list[Result]:
+def run_loads(lab: Lab, loads: list[Load], deadline: float, settle: float = 0.0) -> list[Result]:
     """Run the loads side by side, wait for the server to close every call, measure."""
     pid = lab.server.proc.pid
     cpu0, loop0 = cpu_seconds(pid), cpu_seconds(pid, pid)
     drops0 = ana.udp_drops(lab.server.sip_port)
     start = time.monotonic()
+    sampler = StatsSampler(pid, lab.stats_every)
     procs = [start_load(lab, load) for load in loads]
     longest = max(load.calls / load.rate for load in loads)
     for proc in procs:
@@ -156,12 +158,45 @@ def run_loads(lab: Lab, loads: list[Load], deadline: float) -> list[Result]:
                 proc.wait()
     wall = time.monotonic() - start
     drain(lab, loads)
+    sampler.stop(settle)  # and one last snapshot, with every call of these loads closed
     cpu, loop = cpu_seconds(pid) - cpu0, cpu_seconds(pid, pid) - loop0
     results = [measure(lab, load, wall, cpu) for load in loads]
     drops = ana.udp_drops(lab.server.sip_port) - drops0
     for res in results:
         res.loop_cpu_s, res.sip_drops = loop, drops
     return results
+
+
+class StatsSampler:
+    """SIGUSR1 to the server every ``every`` seconds: it logs ``server.stats`` (per-call table
+    sizes, asyncio tasks, memory; calls/stats.py), which ``print_stats`` shows as a timeline."""
+
+    def __init__(self, pid: int, every: float) -> None:
+        self.pid = pid
+        self.every = every
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        if every > 0:
+            self._thread.start()
+
+    def _signal(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGUSR1)
+
+    def _loop(self) -> None:
+        self._signal()
+        while not self._done.wait(self.every):
+            self._signal()
+
+    def stop(self, settle: float) -> None:
+        """One more snapshot ``settle`` seconds after the last call closed (SIP transactions
+        linger 32 s for retransmissions; anything per-call still there after that leaked)."""
+        self._done.set()
+        if self.every > 0:
+            self._thread.join()
+            time.sleep(max(2.0, settle))
+            self._signal()
+            time.sleep(0.5)
 
 
 def drain(lab: Lab, loads: list[Load], timeout: float = 45.0) -> None:
@@ -381,6 +416,21 @@ def print_timeline(results: list[Result], window: float = 60.0) -> None:
             print(f"{start:8.0f}{n:8d}{p50 * 1000:10.1f}{p99 * 1000:10.1f}")
 
 
+def print_stats(lab: Lab) -> None:
+    """The server's per-call tables over the run: a count that climbs with the number of calls
+    and stays up after the last call closed is a leak."""
+    samples = lab.log.stats
+    if len(samples) < 2:
+        return
+    keys = [k for k in samples[0][1] if len({s.get(k) for _, s in samples}) > 1]
+    t0 = samples[0][0]
+    print("\nserver tables over the run (server.stats on SIGUSR1; only those that changed)")
+    print(f"{'s':>6} " + " ".join(f"{k[-14:]:>14}" for k in keys))
+    step = max(1, len(samples) // 40)
+    for ts, counts in samples[::step] + ([samples[-1]] if (len(samples) - 1) % step else []):
+        print(f"{ts - t0:6.0f} " + " ".join(f"{counts.get(k, -1):>14}" for k in keys))
+
+
 def summary(search: list[Result], main: list[Result], lab: Lab, bound_ms: float) -> None:
     best, kept = best_rate(search, False), best_rate(search, True)
     total = sum(r.load.calls for r in main)
@@ -426,6 +476,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--agents-per-phone", type=int, default=40)
     p.add_argument("--budget", type=float, default=570.0, help="seconds for the whole bench")
     p.add_argument("--reserve", type=float, default=330.0, help="seconds kept for the main run")
+    p.add_argument("--stats-every", type=float, default=30.0,
+                   help="seconds between server.stats snapshots (0: none)")  # fmt: skip
+    p.add_argument("--stats-settle", type=float, default=35.0,
+                   help="seconds after the main run before the last server.stats")  # fmt: skip
     p.add_argument("--workdir", type=Path, help="keep the files here (default: a temp dir)")
     return p.parse_args()
 
@@ -435,6 +489,7 @@ def run(args: argparse.Namespace, tmp: Path, deadline: float) -> int:
     agents = args.agents or int((top + args.ivr_rate) * (args.hold_ms / 1000 + 0.5) * 1.3) + 10
     print(f"setting up: {agents} agents, data in {tmp}", flush=True)
     lab = start_lab(tmp, agents, args.agents_per_phone)
+    lab.stats_every = args.stats_every
     search: list[Result] = []
     main: list[Result] = []
     try:
@@ -447,7 +502,7 @@ def run(args: argparse.Namespace, tmp: Path, deadline: float) -> int:
         loads = main_loads(lab, args, rate, deadline)
         print(f"main run: {', '.join(f'{x.calls} x {x.path} at {x.rate:g}/s' for x in loads)}",
               flush=True)  # fmt: skip
-        main = run_loads(lab, loads, deadline)
+        main = run_loads(lab, loads, deadline, args.stats_settle)
     finally:
         stop_lab(lab)
     finish(lab, search + main)
@@ -457,6 +512,7 @@ def run(args: argparse.Namespace, tmp: Path, deadline: float) -> int:
     print("\nmain run")
     report(main, lab)
     print_timeline(main)
+    print_stats(lab)
     summary(search, main, lab, args.max_setup_ms)
     return 0 if main and all(r.lost == 0 for r in main) else 1
 

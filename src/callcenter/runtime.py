@@ -23,6 +23,7 @@ from callcenter.calls.acd_config import queue_config
 from callcenter.calls.agents import AgentDirectory, OwnCustomersLookup, PhoneLogin
 from callcenter.calls.center import ContactCenter
 from callcenter.calls.service import CallService, EchoTest
+from callcenter.calls.stats import snapshot
 from callcenter.calls.stored_flows import with_stored_flows
 from callcenter.calls.trunks import TrunkService
 from callcenter.config import Config
@@ -206,6 +207,11 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     log.info("server.started", version=__version__, node=config.server.node_name)
+    with suppress(NotImplementedError):  # kill -USR1: per-call tables, tasks, memory
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(
+            signal.SIGUSR1, lambda: log.info("server.stats", **snapshot(center))
+        )
     await stop.wait()
     await stop_api(*api)
     if center.trunks is not None:
