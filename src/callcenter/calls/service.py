@@ -11,6 +11,7 @@ call-id and ends that call only; it never reaches another call.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
@@ -37,6 +38,7 @@ from callcenter.sip.ua import (
 )
 
 log = get_logger("callcenter.calls")
+LAG_SAMPLES = 3  # consecutive late samples (0.1 s apart) before new calls are shed
 
 
 class RegistrarLike(Protocol):
@@ -87,6 +89,7 @@ class CallService:
         self.max_calls = 2000
         self.max_lag = 0.5
         self.lag = 0.0
+        self._lags: deque[float] = deque(maxlen=LAG_SAMPLES)
         self._lag_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------- SIP events
@@ -128,10 +131,18 @@ class CallService:
             while True:
                 before = loop.time()
                 await asyncio.sleep(interval)
-                late = loop.time() - before - interval
-                self.lag = max(late, self.lag * 0.8)  # rises at once, decays over ~1 s
+                self.note_lag(loop.time() - before - interval)
 
         self._lag_task = asyncio.create_task(monitor())
+
+    def note_lag(self, late: float) -> None:
+        """One lag sample. The lag that sheds is the smallest of the last ``LAG_SAMPLES``: a
+        loop that is behind its work is late at every sample, while one stall of the whole
+        process (the OS scheduling other work on a busy machine, a full garbage collection)
+        makes one late sample. Shedding on that one sample turned away a second or two of
+        new calls after every stall on a shared machine (bench/inbound, docs/performance.md)."""
+        self._lags.append(max(0.0, late))
+        self.lag = min(self._lags)
 
     def watch(self, call: Call, fn: Callable[[UaEvent], None]) -> None:
         self.watchers[call.id] = fn

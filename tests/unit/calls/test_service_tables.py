@@ -87,3 +87,16 @@ def test_queued_end_event_still_reaches_the_watcher() -> None:
     svc.handle(events)
     assert any(isinstance(e, CallEnded) for e in seen)
     assert svc.watchers == {}
+
+
+def test_one_stall_does_not_shed_but_a_loop_behind_does() -> None:
+    _, _, _, svc = lab()
+    svc.max_lag = 0.5
+    for late in (0.0, 0.01, 1.7, 0.02):  # one stall of the whole process
+        svc.note_lag(late)
+        assert not svc.overloaded()
+    for _ in range(3):  # late at every sample: behind its own work
+        svc.note_lag(0.8)
+    assert svc.overloaded()
+    svc.note_lag(0.05)  # caught up
+    assert not svc.overloaded()
