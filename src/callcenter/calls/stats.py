@@ -5,7 +5,8 @@ transaction (the contact center's calls, the call service's tasks and handlers, 
 agent's calls and dialogs, the SIP endpoint's transactions and timers, the media engine's legs
 and ports, the ACD's calls, the storage thread's queue) plus the asyncio tasks, the
 garbage-collected objects and the resident memory. When the server is idle, every per-call
-count must be back to zero; one that climbs with the number of calls is a leak. The runtime
+count must be back to zero; one that climbs with the number of calls is a leak. When no call is
+up, a full garbage collection runs first, so that ``gc.objects`` counts live objects only. The runtime
 logs a snapshot as ``server.stats`` on SIGUSR1 (``kill -USR1 <pid>``); ``bench/inbound.py``
 samples it during its runs.
 """
@@ -88,6 +89,10 @@ def snapshot(center: ContactCenter) -> dict[str, int]:
         stats["asyncio.tasks"] = len(asyncio.all_tasks())
     except RuntimeError:  # no running loop
         stats["asyncio.tasks"] = -1
+    idle = stats["center.calls"] == 0 and stats["service.tasks"] <= 0
+    if idle:  # no call to delay: collect first, so that the count is of live objects only
+        gc.collect()
+    stats["gc.idle_collected"] = int(idle)
     stats["gc.objects"] = len(gc.get_objects())
     stats["rss_kb"] = _rss_kb()
     return stats

@@ -25,3 +25,7 @@ def test_counts_tables_and_marks_missing_ones() -> None:
     )
     assert stats["asyncio.tasks"] == -1  # no running loop here
     assert stats["gc.objects"] > 0 and stats["rss_kb"] > 0
+    assert stats["gc.idle_collected"] == 0  # calls are up: no collection
+    center.calls.clear()
+    service.tasks.clear()
+    assert snapshot(center)["gc.idle_collected"] == 1
