@@ -5,10 +5,10 @@ transaction (the contact center's calls, the call service's tasks and handlers, 
 agent's calls and dialogs, the SIP endpoint's transactions and timers, the media engine's legs
 and ports, the ACD's calls, the storage thread's queue) plus the asyncio tasks, the
 garbage-collected objects and the resident memory. When the server is idle, every per-call
-count must be back to zero; one that climbs with the number of calls is a leak. When no call is
-up, a full garbage collection runs first, so that ``gc.objects`` counts live objects only. The runtime
-logs a snapshot as ``server.stats`` on SIGUSR1 (``kill -USR1 <pid>``); ``bench/inbound.py``
-samples it during its runs.
+count must be back to zero; one that climbs with the number of calls is a leak. When no call
+is up, a full garbage collection runs first, so that ``gc.objects`` counts live objects only.
+The runtime logs a snapshot as ``server.stats`` on SIGUSR1 (``kill -USR1 <pid>``);
+``bench/inbound.py`` samples it during its runs.
 """
 
 from __future__ import annotations
