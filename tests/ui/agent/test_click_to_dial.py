@@ -40,11 +40,13 @@ WATCH_PHASES = """() => {
 
 
 def carrier(center: Center) -> tuple[RtpPeer, int]:
-    """A SIPp carrier on a free port answering one call to NUMBER (after ringing 1 s)."""
+    """A SIPp carrier on a free port answering one call to NUMBER after ringing 2.5 s (the
+    test's RTP peers only send once they have received: the agent's learns the server's
+    address from the ringback it hears meanwhile)."""
     media = center.peer(CUSTOMER_HZ)
     port = free_port()
     xml = center.tmp / "carrier.xml"
-    xml.write_text(sipp.agent_scenario("carrier", media.port, answer_after_ms=1000,
+    xml.write_text(sipp.agent_scenario("carrier", media.port, answer_after_ms=2500,
                                        expect=(f"INVITE sip:{NUMBER}@",)))  # fmt: skip
     proc = sipp.start(["-sf", str(xml), "-i", "127.0.0.1", "-p", str(port), "-m", "1"],
                       center.tmp, "carrier")  # fmt: skip
@@ -58,9 +60,11 @@ def heard(peer: RtpPeer, hz: float, what: str) -> None:
     try:
         settle(lambda: hears(peer, hz), timeout=20)
     except AssertionError:
-        got = recent(peer, 1.5)
+        got, packets = recent(peer, 1.5), list(peer.received)
+        last = time.monotonic() - packets[-1][0] if packets else None
         raise AssertionError(f"not met: {what} ({len(got)} samples in the last 1.5 s, "
-                             f"{share(got, hz):.3f} of them at {hz} Hz)") from None  # fmt: skip
+                             f"{share(got, hz):.3f} of them at {hz} Hz; {len(packets)} packets "
+                             f"in all, the last {last} s ago)") from None  # fmt: skip
 
 
 def open_customer(page: Page, phone_number: str) -> None:

@@ -72,10 +72,10 @@ function onEvent(ev) {
     const base = (same(S.offer) && S.offer) || (same(S.call) && S.call) || { call_id: ev.call_id };
     S.call = { ...base, caller: p.caller || base.caller, category: p.category || base.category,
       customer_id: p.customer_id ?? base.customer_id ?? null };
-    if (S.call.outbound) S.call.phase = 'talking';
     S.offer = null;
     S.answeredAt = Date.now();
-    refreshCallInfo();
+    if (S.call.outbound) S.call.phase = 'talking'; // no call controls on a dialled call
+    else refreshCallInfo();
     render();
   } else if (ev.type === 'CallClosed' && ev.call_id && ev.call_id === currentId()) {
     if (S.call && S.call.outbound && S.call.phase !== 'talking') {
