@@ -5,7 +5,9 @@ the demo data. A SIPp caller is talking to agent 1002 (a SIPp phone), so ``GET /
 a call to describe. 1,000 WebSocket clients connect to ``/api/v1/events/ws`` with the demo
 supervisor's bearer token (a supervisor in no queue sees every event, so every client gets every
 state change), spread over several client processes so that the clients do not become the
-bottleneck of one Python loop. Agent 1001 then changes state (busy / ready through the API)
+bottleneck of one Python loop; each client is a bare ``asyncio.Protocol`` that timestamps a
+message when its last byte arrives (the ``websockets`` client cost as much CPU per message as
+the server, on the same cores). Agent 1001 then changes state (busy / ready through the API)
 ``--changes`` times, one change every ``--interval`` seconds; each change is one
 ``AgentStateChanged`` event delivered to all clients.
 
@@ -15,6 +17,8 @@ clock: from the moment the API request was sent (agent action -> event on the de
 alone). p50 / p99 / max over all clients and events, and the share above the 20 ms goal. Then
 requests per second for the hot routes with the clients gone: ``GET /agent/state``,
 ``GET /agent/call``, ``GET /reports/wallboard``, ``POST /agent/busy`` + ``/agent/ready``.
+``--slow-path`` runs the server without the stream's fast path (``CALLCENTER_WS_FAST_PATH=0``:
+every event through each client's queue and task) for an A/B under the same load.
 Prints figures only; nothing is asserted. Needs SIPp. Run: ``.venv/bin/python bench/api.py``
 (about a minute). Numbers are noisy on a shared 2-core machine.
 """
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import base64
 import json
 import multiprocessing as mp
 import os
@@ -35,13 +39,13 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # the end-to-end helpers live in tests/e2e
     sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
-import websockets  # noqa: E402
 from tests.e2e import sipp  # noqa: E402
 from tests.e2e.rtp_peer import RtpPeer  # noqa: E402
 from tests.e2e.server import Server, free_port, start_server  # noqa: E402
@@ -63,41 +67,109 @@ def client_process(url: str, token: str, count: int, pipe: Connection) -> None:
     asyncio.run(_clients(url, token, count, pipe))
 
 
+class _Client(asyncio.Protocol):
+    """A minimal WebSocket client (the handshake, then unmasked frames from the server): it only
+    timestamps each text message as its last byte arrives and answers pings, so that 1,000 of
+    them cost the shared cores little next to the server they measure. (The ``websockets``
+    library's client, one reader task per socket, cost about as much CPU per message as the
+    server's whole fan-out.)"""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.upgraded = asyncio.get_running_loop().create_future()
+        self.messages: list[tuple[bytes, float]] = []
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()  # the wall clock: comparable with the server's and parent's
+        buf = self.buf
+        buf += data
+        if not self.upgraded.done():
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(buf[: buf.find(b"\r\n")])
+            del buf[: end + 4]
+            if b" 101 " not in status:
+                self.upgraded.set_exception(RuntimeError(status.decode()))
+                return
+            self.upgraded.set_result(None)
+        while len(buf) >= 2:
+            opcode, n, at = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if n == 126:
+                if len(buf) < 4:
+                    return
+                n, at = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                if len(buf) < 10:
+                    return
+                n, at = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < at + n:
+                return
+            payload = bytes(buf[at : at + n])
+            del buf[: at + n]
+            if opcode == 1:
+                self.messages.append((payload, now))
+            elif opcode == 9 and self.transport is not None:  # ping: a pong, masked (zero key)
+                self.transport.write(bytes((0x8A, 0x80 | n)) + b"\0\0\0\0" + payload)
+            elif opcode == 8:
+                self.closed = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+
+
+async def _connect(host: str, port: int, path: str, token: str) -> _Client:
+    loop = asyncio.get_running_loop()
+    _, client = await loop.create_connection(_Client, host, port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n")  # fmt: skip
+    assert client.transport is not None
+    client.transport.write(request.encode())
+    await client.upgraded
+    while not client.messages:  # the hello
+        await asyncio.sleep(0.001)
+    client.messages.clear()
+    return client
+
+
 async def _clients(url: str, token: str, count: int, pipe: Connection) -> None:
-    got: list[tuple[int, str, float]] = []
-    headers = {"Authorization": f"Bearer {token}"}
-    sockets = []
-    for _ in range(count):
-        ws = await websockets.connect(url, additional_headers=headers, max_queue=None)
-        json.loads(await ws.recv())  # hello
-        sockets.append(ws)
+    where = urlsplit(url)
+    assert where.hostname is not None and where.port is not None
+    clients = [await _connect(where.hostname, where.port, where.path, token) for _ in range(count)]
     pipe.send("ready")
-
-    async def reader(ws: Any) -> None:
-        with contextlib.suppress(websockets.ConnectionClosed):
-            async for raw in ws:
-                now = time.time()  # the wall clock: comparable with the server's and parent's
-                got.append((0, raw, now))
-
-    tasks = [asyncio.create_task(reader(ws)) for ws in sockets]
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, pipe.recv)  # "stop"
-    for ws in sockets:
-        await ws.close()
-    await asyncio.gather(*tasks, return_exceptions=True)
     events = []
-    for _, raw, received in got:
-        msg = json.loads(raw)
-        changed = "seq" in msg and msg["type"] == "AgentStateChanged"
-        if changed and msg["payload"]["cause"] not in ("login", "logout"):  # busy/ready only
-            at = datetime.fromisoformat(msg["at"]).timestamp()
-            events.append((int(msg["seq"]), at, received))
+    for client in clients:
+        assert client.transport is not None
+        client.transport.write(bytes((0x88, 0x80)) + b"\0\0\0\0")  # close, masked, no body
+        for raw, received in client.messages:
+            msg = json.loads(raw)
+            changed = "seq" in msg and msg["type"] == "AgentStateChanged"
+            if changed and msg["payload"]["cause"] not in ("login", "logout"):  # busy/ready only
+                at = datetime.fromisoformat(msg["at"]).timestamp()
+                events.append((int(msg["seq"]), at, received))
+    await asyncio.sleep(0.2)
+    for client in clients:
+        if client.transport is not None:
+            client.transport.close()
     pipe.send(events)
 
 
 # ------------------------------------------------------------------- server
-def start(tmp: Path) -> tuple[Server, list[subprocess.Popen[str]], list[RtpPeer]]:
+def start(
+    tmp: Path, slow_path: bool = False
+) -> tuple[Server, list[subprocess.Popen[str]], list[RtpPeer]]:
     env = prepare(tmp, OPEN_DIALPLAN)
+    if slow_path:  # the stream's per-client queue and task only (routes/events.py)
+        env["CALLCENTER_WS_FAST_PATH"] = "0"
     server = start_server(tmp, env)
     procs: list[subprocess.Popen[str]] = []
     peers = [RtpPeer(1000.0), RtpPeer(440.0)]
@@ -271,12 +343,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per hot route")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--profile", help="collapsed-stack file of the server (py-spy)")
+    parser.add_argument("--slow-path", action="store_true",
+                        help="no frames written straight to the transports (the A/B)")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
-        server, procs, peers = start(Path(tmp))
+        server, procs, peers = start(Path(tmp), args.slow_path)
         try:
+            path = "slow path: queue + task per client" if args.slow_path else "fast path"
             print(f"event delivery: agent state change -> {args.clients} WebSockets "
-                  f"(goal p99 <= {GOAL_MS:.0f} ms)")  # fmt: skip
+                  f"(goal p99 <= {GOAL_MS:.0f} ms; {path})")  # fmt: skip
             delivery(server, args.clients, args.procs, args.changes, args.interval, args.profile)
             print("hot routes (requests per second, one client process, HTTP/1.1 keep-alive)")
             asyncio.run(hot_routes(server, args.seconds, args.concurrency))

@@ -9,7 +9,14 @@ later event of a call it was offered; a supervisor sees the queues it is a membe
 groups), their member agents and their calls, or everything when it is in no queue.
 Business events (``business_events``): ticket events go to the members of the ticket's unit,
 its creator and the actor (and to supervisors), customer events to call-center staff.
-Each event is encoded to JSON once (``StreamEvent.text``), not once per subscriber.
+Each event is encoded to JSON once (``StreamEvent.text``), not once per subscriber, and framed
+once as a WebSocket text frame (``StreamEvent.frame``). A live stream with nothing queued hands
+its subscription a ``FrameSink`` (the connection's transport, ``routes/events.py``): ``publish``
+then writes the frame to it in the call itself, no queue and no task wake-up per client. A sink
+that is not ready (its write buffer above the high-water mark, or the socket closing) is
+dropped on the spot and the event queued instead: the stream's task takes over, the slow way,
+until it has caught up. Either way ``Subscription.last`` is the last sequence number handled,
+so an event goes out at most once and in order.
 When the server stops, ``EventHub.close`` asks every stream subscriber to close at once
 (``Subscription.ended``) and ``wait_closed`` waits for them to be gone.
 """
@@ -18,9 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from callcenter.api.business_events import CUSTOMER_EVENTS, TICKET_EVENTS
 from callcenter.storage.repos.events import EventRecord
@@ -35,6 +43,7 @@ class StreamEvent:
     agent_id: int | None
     payload: dict[str, Any]
     _text: list[str] = field(default_factory=list, init=False, compare=False, repr=False)
+    _frame: list[bytes] = field(default_factory=list, init=False, compare=False, repr=False)
 
     @property
     def text(self) -> str:
@@ -42,6 +51,13 @@ class StreamEvent:
         if not self._text:
             self._text.append(json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False))
         return self._text[0]
+
+    @property
+    def frame(self) -> bytes:
+        """``text`` as one whole WebSocket text frame (server to client), built once."""
+        if not self._frame:
+            self._frame.append(text_frame(self.text.encode()))
+        return self._frame[0]
 
     @classmethod
     def of(cls, rec: EventRecord) -> StreamEvent:
@@ -56,6 +72,29 @@ class StreamEvent:
             "agent_id": self.agent_id,
             "payload": self.payload,
         }
+
+
+def text_frame(data: bytes) -> bytes:
+    """An unmasked, unfragmented text frame (RFC 6455 §5.2): FIN + opcode 1, no RSV bits (no
+    extension is negotiated), the payload length in 7, 7+16 or 7+64 bits, then the payload."""
+    n = len(data)
+    if n < 126:
+        head = bytes((0x81, n))
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", 0x81, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x81, 127, n)
+    return head + data
+
+
+class FrameSink(Protocol):
+    """Where a subscriber's frames can be written straight away (a connection's transport)."""
+
+    def ready(self) -> bool:
+        """Open, and its write buffer below the high-water mark."""
+
+    def write(self, frame: bytes) -> bool:
+        """Write one whole frame if ``ready`` (True), else nothing (False); never blocks."""
 
 
 def _agent_of(ev: StreamEvent) -> str | None:
@@ -108,15 +147,26 @@ class Subscription:
         self.lagged = False
         self.closable = closable  # a client stream, closed when the server stops
         self.ended = asyncio.Event()  # set: the server is stopping, close the stream
+        self.last = 0  # the last sequence number handled (sent, or not visible)
+        self.sink: FrameSink | None = None  # set by the stream while nothing is queued
 
     def offer(self, ev: StreamEvent) -> None:
+        sink = self.sink
+        if sink is not None:
+            if ev.seq <= self.last:
+                return
+            if not self.visibility.allows(ev) or sink.write(ev.frame):
+                self.last = ev.seq
+                return
+            self.sink = None  # slow or closing: queue, the stream's task takes over
         if self.lagged:
             return
         try:
             self.queue.put_nowait(ev)
         except asyncio.QueueFull:
-            self.lagged = True  # the client resumes from the log after we close it
-            self.queue.get_nowait()
+            self.lagged = True  # the client resumes from the log after we close it: what
+            while not self.queue.empty():  # is queued is dropped, not just the oldest (which
+                self.queue.get_nowait()  # would leave a gap before since=<last sent>)
             self.queue.put_nowait(None)
 
 

@@ -10,12 +10,21 @@ sends is read (and ignored) all along, so a client that closes is noticed at onc
 subscription ends; when the server stops, every stream is closed at once with code 1001
 (``EventHub.close``, called by ``api/server.py``). Authentication is the session cookie or
 ``Authorization: Bearer``; without it the socket is closed with 4401.
+
+The fast path: under uvicorn's ``websockets-sansio`` protocol (what ``--ws auto`` picks) the
+hub writes each event's ready-made frame straight to the connection's transport
+(``TransportSink``, found from the ASGI ``receive`` callable, a method of the protocol object),
+while the stream is live and nothing is queued for it. The library writes whole frames in one
+``transport.write`` too (pings, pongs, close), so frames never interleave. The slow path (the
+queue and ``send_text``) stays for replay, for a client whose transport buffer is above
+``HIGH_WATER`` until it has caught up, and for any other server (the test client, wsproto).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated
@@ -24,6 +33,8 @@ import anyio
 from fastapi import APIRouter, Depends, Query, WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 from callcenter.api.errors import ERROR_RESPONSES
 from callcenter.api.routes.agent import view_or_none
@@ -38,6 +49,10 @@ WsCtx = Annotated[Ctx, Depends(require_ws(*ROLES))]
 Seq = Annotated[int | None, Query(ge=0, le=2**62)]
 BATCH = 500
 KEEPALIVE = 20.0  # seconds without events before a keep-alive message
+HIGH_WATER = 64 * 1024  # bytes waiting in a transport above which its events are queued
+# write frames straight to uvicorn's transports; CALLCENTER_WS_FAST_PATH=0 turns it off (the
+# A/B of bench/api.py --slow-path; tests turn it off to compare)
+FAST_PATH = os.environ.get("CALLCENTER_WS_FAST_PATH", "1") != "0"
 
 
 class EventPage(BaseModel):
@@ -104,37 +119,94 @@ async def events(
     return EventPage(items=items, next_since=recs[-1].seq if recs else since)
 
 
+class TransportSink:
+    """A ``FrameSink`` on a uvicorn ``websockets-sansio`` connection: its transport, while the
+    WebSocket is open and neither side has started closing it."""
+
+    def __init__(self, proto: WebSocketsSansIOProtocol) -> None:
+        self.proto = proto
+        self.transport = proto.transport
+
+    @classmethod
+    def of(cls, ws: WebSocket) -> TransportSink | None:
+        """The sink of this socket's connection, or None when the server is another one or an
+        extension (compression) is negotiated. ``receive`` is the protocol's own method: the
+        middlewares wrap ``send`` but hand ``receive`` through."""
+        proto = getattr(getattr(ws, "_receive", None), "__self__", None)
+        if not FAST_PATH or not isinstance(proto, WebSocketsSansIOProtocol):
+            return None
+        if proto.conn.extensions or proto.conn.state is not State.OPEN:
+            return None
+        return cls(proto)
+
+    def ready(self) -> bool:
+        # uvicorn sets close_sent when the app or the library sends a close frame (or fails
+        # the connection), and closes the transport when the client's close frame arrives
+        p, t = self.proto, self.transport
+        return not (
+            p.close_sent
+            or p.disconnected
+            or t.is_closing()
+            or t.get_write_buffer_size() > HIGH_WATER
+        )
+
+    def write(self, frame: bytes) -> bool:
+        p, t = self.proto, self.transport  # (ready() inlined: this runs per client per event)
+        if (
+            p.close_sent
+            or p.disconnected
+            or t.is_closing()
+            or t.get_write_buffer_size() > HIGH_WATER
+        ):
+            return False
+        t.write(frame)
+        return True
+
+
 class _Stream:
     def __init__(self, ws: WebSocket, ctx: Ctx, sub: Subscription) -> None:
         self.ws = ws
         self.ctx = ctx
         self.sub = sub
-        self.last = 0
+        self.sink = TransportSink.of(ws)
+
+    @property
+    def last(self) -> int:
+        return self.sub.last
 
     async def send(self, ev: StreamEvent) -> None:
-        if ev.seq > self.last:
-            self.last = ev.seq
+        if ev.seq > self.sub.last:
+            self.sub.last = ev.seq
             if self.sub.visibility.allows(ev):
                 await self.ws.send_text(ev.text)  # encoded once for every subscriber
 
     async def replay(self, since: int) -> None:
         log = self.ctx.deps.store.sync.events
-        self.last = since
+        self.sub.last = since
         while True:
-            recs = await self.ctx.run(log.since, self.last, BATCH)
+            recs = await self.ctx.run(log.since, self.sub.last, BATCH)
             for rec in recs:
                 await self.send(StreamEvent.of(rec))
             if len(recs) < BATCH:
                 return
 
     async def live(self) -> None:
-        """Send live events, a keep-alive when idle; returns after closing a lagging client."""
+        """Send live events, a keep-alive when idle; returns after closing a lagging client.
+        While nothing is queued the hub writes the events itself (``sub.sink``); an event it
+        could not write is queued and wakes this task, which sends it and what follows the
+        slow way until the queue is empty and the transport ready again."""
+        sub = self.sub
         while True:
+            sink = self.sink
+            if sink is not None and sub.sink is None and sub.queue.empty() and sink.ready():
+                sub.sink = sink
+            before = sub.last
             try:  # (asyncio.timeout: no task per wait, unlike wait_for on Python 3.11)
                 async with asyncio.timeout(KEEPALIVE):
-                    ev = await self.sub.queue.get()
+                    ev = await sub.queue.get()
             except TimeoutError:
-                await self.ws.send_json({"keepalive": {"last_seq": self.last}})
+                if sub.last == before:  # nothing written by the hub meanwhile either
+                    await self.ws.send_json({"keepalive": {"last_seq": sub.last}})
                 continue
             if ev is None:
                 await self.ws.close(4008, f"too slow: resume with since={self.last}")
@@ -155,7 +227,7 @@ async def stream(websocket: WebSocket, ctx: WsCtx, since: Seq = None) -> None:
     s = _Stream(websocket, ctx, sub)
     try:
         if since is None:
-            s.last = await ctx.run(ctx.deps.store.sync.events.last_seq)
+            sub.last = await ctx.run(ctx.deps.store.sync.events.last_seq)
         else:
             await s.replay(since)
         await websocket.send_json({"hello": {"role": ctx.role, "last_seq": s.last}})
@@ -163,6 +235,7 @@ async def stream(websocket: WebSocket, ctx: WsCtx, since: Seq = None) -> None:
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the client went away (a send on a closed socket)
     finally:
+        sub.sink = None
         hub.unsubscribe(sub)
 
 
@@ -189,5 +262,6 @@ async def _serve(s: _Stream) -> None:
         tg.start_soon(until, "live", s.live)
         tg.start_soon(until, "client", partial(_client_closed, s.ws))
         tg.start_soon(until, "stopping", s.sub.ended.wait)
+    s.sub.sink = None  # nothing written past the library's close frame
     if first[:1] == ["stopping"]:
         await s.ws.close(1001, "server shutting down")
