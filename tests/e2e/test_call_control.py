@@ -298,12 +298,14 @@ def test_consult_then_three_way_then_agent_leaves(center: Center) -> None:
 
 
 def test_internal_call_from_the_desktop(center: Center) -> None:
-    a1 = center.agent("8001", hz=A1)
+    a1 = center.agent("8001", hz=A1, answer_after_ms=3000)  # the agent's own phone rings 3 s
     a2 = center.agent("8002", hz=A2)
     api1, api2 = Api(center, "a1001", "demo1001"), Api(center, "a1002", "demo1002")
     bad = api1.post("/api/v1/agent/call/dial", {"target": "1001"}, 422)
     assert bad["error"]["code"] == "self_call"
     out = api1.post("/api/v1/agent/call/dial", {"target": "1002"})
+    # while its own phone rings the agent is reserved: the queues offer it nothing meanwhile
+    assert state(api1)["activity"] == "reserved"
     wait_for(lambda: state(api2)["activity"] == "on_call", timeout=15)
     assert state(api1)["activity"] == "on_call"
     time.sleep(1.5)

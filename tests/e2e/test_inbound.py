@@ -68,13 +68,14 @@ class Center:
 
     def agent(self, ext: str, hz: float, calls: str = "answer", count: int = 1,
               expect: tuple[str, ...] = (), talk_ms: int | None = None,
-              refer_to: str | None = None) -> RtpPeer:  # fmt: skip
+              refer_to: str | None = None, answer_after_ms: int = 500) -> RtpPeer:  # fmt: skip
         """Register extension ``ext`` and start its phone (a SIPp UAS) on a free port."""
         media = self.peer(hz)
         port = free_port()
         xml = self.tmp / f"agent-{ext}.xml"
         xml.write_text(sipp.agent_scenario(ext, media.port, calls=calls, expect=expect,
-                                           talk_ms=talk_ms, refer_to=refer_to))  # fmt: skip
+                                           talk_ms=talk_ms, refer_to=refer_to,
+                                           answer_after_ms=answer_after_ms))  # fmt: skip
         proc = sipp.start(["-sf", str(xml), "-i", "127.0.0.1", "-p", str(port),
                            "-m", str(count)], self.tmp, f"agent-{ext}")  # fmt: skip
         self.procs.append(proc)

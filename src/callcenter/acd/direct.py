@@ -21,7 +21,9 @@ at the end and counts talk time. The rules, exactly:
 * ``take(key, agent, now, queue_id="", category="")``: the agent is on a call the ACD did not
   route (its own outgoing or internal call, or a supervisor intercepting). Allowed when the agent
   is logged in and idle or in wrap-up (the wrap-up ends), whatever its presence: a busy agent may
-  still dial out. Reserved, ringing or on-call agents get :class:`AgentNotAvailableError`. It is
+  still dial out. Reserved, ringing or on-call agents get :class:`AgentNotAvailableError` -
+  except an agent reserved for ``key`` itself: its own outgoing call was reserved while its
+  phone rang (so no queue caller is offered meanwhile) and is taken now. It is
   not an answered ACD call: ``calls_answered`` and the no-answer count are unchanged; talk time
   counts, and the wrap-up at the end follows the same rule as above.
 * ``rekey(old, new, now)``: the call record under ``old`` now lives under ``new`` (attended
@@ -116,9 +118,13 @@ class DirectCommands(AgentCommands):
         is the agent's own, else ``queue_id``'s, else none.
         """
         self._begin(now)
-        self._check_free(key)
-        agent = self._agent_for(agent_id, take=True)
         self._check_queue(queue_id)
+        if self._direct.get(key) == agent_id:  # its own call, reserved while its phone rang
+            agent = self._agents[agent_id]
+            del self._direct[key]
+        else:
+            self._check_free(key)
+            agent = self._agent_for(agent_id, take=True)
         agent.timer_token = -1  # a wrap-up in progress ends (its timer goes stale)
         return self._finish(now, [self._on_call(agent, key, queue_id, category, now, "call taken")])
 

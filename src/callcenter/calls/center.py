@@ -179,8 +179,7 @@ class ContactCenter:
         call_id = getattr(out, "call_id", None)
         inbound = self.calls.get(call_id) if isinstance(call_id, str) else None
         if inbound is None:
-            if isinstance(out, OfferToAgent):  # the caller left between decision and offer
-                self.command(self.acd.offer_rejected, out.call_id, out.agent_id, self.now())
+            self._apply_elsewhere(out, call_id)
             return
         if isinstance(out, OfferToAgent):
             self.spawn(inbound.offer(out))
@@ -194,6 +193,17 @@ class ContactCenter:
             inbound.queued(out)
         elif isinstance(out, CallLeftQueue):
             inbound.left_queue(out)
+
+    def _apply_elsewhere(self, out: Output, call_id: object) -> None:
+        """An output for no live inbound call: an offer whose caller left meanwhile, or an
+        internal call's. A CancelOffer of an internal call's reservation (force busy,
+        logout) lets the agent's own call go on: it is taken (or not) when the phone answers."""
+        if isinstance(out, OfferToAgent):  # the caller left between decision and offer
+            self.command(self.acd.offer_rejected, out.call_id, out.agent_id, self.now())
+        elif isinstance(out, HangUpAgent) and isinstance(call_id, str):
+            internal = self.calls_out.get(call_id)
+            if internal is not None:
+                internal.hangup_all("agent logged out")
 
     def _agent_changed(self, out: AgentStateChanged) -> None:
         if out.presence is Presence.LOGGED_OUT:

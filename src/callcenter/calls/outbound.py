@@ -92,6 +92,10 @@ class OutboundCall:
         call._write(center.store.sync.cdrs.open_call, key, origin_ext, target,
                     datetime.now(UTC), direction=direction)  # fmt: skip
         center.calls_out[key] = call
+        # a ready, idle originator is reserved while its own phone rings, so the queues offer
+        # it nothing meanwhile (a busy one is offered nothing anyway); taken when it answers
+        if origin_agent is not None and center.command(center.acd.reserve, key, origin_agent, now):
+            origin.acd_key = key
         try:
             await call._ring(origin, origin_ext, AUTO_ANSWER, f"<sip:{target}@cc>")
         except ControlError:
@@ -192,7 +196,9 @@ class OutboundCall:
         center, origin = self.center, self.origin
         logged_in = origin.agent_id is not None and _view(center, origin.agent_id) is not None
         if logged_in and center.command(center.acd.take, self.key, origin.agent_id, center.now()):
-            origin.acd_key = self.key
+            origin.acd_key = self.key  # its reservation (if any) becomes the call
+        else:
+            origin.acd_key = None  # the reservation was withdrawn meanwhile (logout, force busy)
         assert origin.session is not None
         self.ringback = asyncio.create_task(
             center.service.media.play(origin.session.leg, [RINGBACK], True, False)

@@ -379,6 +379,28 @@ def test_take_refuses_an_agent_off_hook(setup: str, reason: str) -> None:
     assert acd.agents() == before
 
 
+def test_take_of_the_agents_own_reservation() -> None:
+    """Click-to-dial: the agent is reserved while its own phone rings (no queue caller is
+    offered meanwhile), then takes the call under the same key: on a call, not an answered
+    ACD call; the reservation is gone."""
+    acd = make(Q)
+    login(acd, "1", 0.0)
+    acd.reserve("out-1", "1", 1.0)
+    acd.enqueue("c", "q", 1.5)  # a caller arrives while the agent's phone rings: not offered
+    assert acd.agent_view("1").activity is Activity.RESERVED
+    with pytest.raises(UnknownQueueError):
+        acd.take("out-1", "1", 2.0, queue_id="nope")  # nothing changed
+    assert acd.agent_view("1").activity is Activity.RESERVED
+    out = acd.take("out-1", "1", 2.0)
+    assert changes(out) == [("1", Presence.READY, Activity.ON_CALL, "call taken")]
+    assert acd.agent_view("1").calls_answered == 0
+    with pytest.raises(NoSuchOfferError):
+        acd.reserved_failed("out-1", "1", 3.0)
+    out = acd.call_ended("out-1", 4.0)
+    assert ("1", Activity.IDLE) in [(a, act) for a, _, act, _ in changes(out)]
+    assert offers(out) == [("c", "1")]  # free again: the waiting caller
+
+
 def test_take_key_must_be_free_and_queue_known() -> None:
     acd = make(Q)
     login(acd, "1", 0.0)
@@ -620,7 +642,11 @@ class DirectMachine(AcdMachine):
     def reserve_or_take_any(self, agent: str, data: st.DataObject, take: bool) -> None:
         key = self.any_key(data)
         error = self.key_error(key) or self.agent_error(agent, take=take)
-        if take:
+        if take and self.reserved.get(key) == agent:  # its own call, reserved while ringing
+            self.attempt(lambda: self.acd.take(key, agent, self.now), None)
+            del self.reserved[key]
+            self.hold(key, agent)
+        elif take:
             if self.attempt(lambda: self.acd.take(key, agent, self.now), error):
                 self.hold(key, agent)
                 self.direct.add(key)
