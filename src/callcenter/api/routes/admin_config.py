@@ -459,7 +459,14 @@ _TTS: dict[str, Tts] = {}  # one preview synthesiser per process (its cache, its
 @router.get(
     "/prompts/{name}/{language}/audio",
     response_class=FileResponse,
-    responses={200: {"content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}}},
+    responses={
+        200: {
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in sorted(set(AUDIO_SUFFIXES.values()))
+            }
+        }
+    },
 )
 async def prompt_audio(
     name: Key,

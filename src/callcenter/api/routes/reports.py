@@ -56,6 +56,20 @@ class CsvResponse(Response):
     media_type = "text/csv"
 
 
+# The CSV routes answer errors in JSON like every route: say so, or the OpenAPI document
+# would list the errors under text/csv (the route's response class).
+CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+    **{
+        status: {
+            "description": "Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+        }
+        for status in ERROR_RESPONSES
+    },
+}
+
+
 # ------------------------------------------------------------------ bodies
 class FormulaOut(BaseModel):
     name: str
@@ -398,7 +412,7 @@ def _num(value: float | None, digits: int = 1) -> float | None:
 @router.get(
     "/queues.csv",
     response_class=CsvResponse,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses=CSV_RESPONSES,
 )
 async def queue_report_csv(ctx: RepCtx, day: Day = None) -> CsvResponse:
     """The queue report as CSV (UTF-8 with BOM)."""
@@ -421,7 +435,7 @@ async def queue_report_csv(ctx: RepCtx, day: Day = None) -> CsvResponse:
 @router.get(
     "/agents.csv",
     response_class=CsvResponse,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses=CSV_RESPONSES,
 )
 async def agent_report_csv(ctx: RepCtx, day: Day = None) -> CsvResponse:
     """The agent report as CSV (UTF-8 with BOM)."""
