@@ -17,4 +17,4 @@ echo "== format"; $BIN/ruff format --check src tests bench
 echo "== mypy";   $BIN/mypy
 echo "== import contracts"; $BIN/lint-imports
 echo "== pytest"
-$BIN/python -m pytest -q -p no:cacheprovider "$@"
+$BIN/python -m pytest -q -p no:cacheprovider --durations=25 "$@"
