@@ -447,6 +447,10 @@ class InboundCall:
             return False
         if self.agent is agent:
             self.agent = None
+        if agent.mode == "direct":  # a transfer or consult reserved the agent: free it
+            center = self.center
+            center.command(center.acd.reserved_failed, agent.acd_key, agent.agent_id,
+                           center.now())  # fmt: skip
         await self._release_agent_media(agent)
         log.info("call.leg_dropped", call_id=self.acd_id, agent_id=agent.agent_id)
         return True

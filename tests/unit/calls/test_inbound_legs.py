@@ -109,3 +109,26 @@ async def test_caller_still_there_rings_the_phone() -> None:
     assert inbound.agent is agent and agent.session is not None
     assert media.released == []
     assert set(svc.watchers) == {agent.call.id}
+
+
+async def test_dropped_transfer_leg_frees_the_agents_reservation() -> None:
+    """A transfer to an agent reserved it in the ACD (mode "direct"): when the leg is dropped
+    because the caller left, the reservation ends (reserved_failed), or the agent would stay
+    reserved for good."""
+    net, svc, media, inbound = lab()
+    commands: list[tuple[Any, tuple[Any, ...]]] = []
+    acd = SimpleNamespace(reserved_failed=lambda *a: [])
+    center: Any = inbound.center
+    center.acd = acd
+
+    def command(fn: Any, *a: Any, **k: Any) -> bool:
+        commands.append((fn, a))
+        return True
+
+    center.command = command
+    media.while_opening = lambda: setattr(inbound, "caller_gone", True)
+    agent = AgentLeg("2002", "billing", offered_at=net.now, mode="direct", acd_key="k#t")
+    phone = Address("udp", "127.0.0.2", 5062)
+    await inbound._ring_contact(agent, "6002", phone, "sip:6002@127.0.0.2:5062", [])
+    assert outgoing(svc) == [] and media.released == media.created
+    assert commands == [(acd.reserved_failed, ("k#t", "2002", net.now))]
