@@ -42,7 +42,7 @@ from callcenter.calls.events import (
 )
 from callcenter.calls.media_session import NoCodec
 from callcenter.logs import get_logger
-from callcenter.media.control import Mix, Recording
+from callcenter.media.control import Leg, MediaControl, Mix, Recording
 from callcenter.media.player import Moh, Say
 from callcenter.sip.replaces import Replaces, replaces_in_uri_headers
 from callcenter.sip.uri import SipUri, parse_uri
@@ -62,6 +62,22 @@ AUTO_ANSWER = [
     ("Call-Info", "<sip:127.0.0.1>;answer-after=0"),
     ("Alert-Info", "<http://127.0.0.1/auto-answer>;info=alert-autoanswer;delay=0"),
 ]
+
+
+async def remix(media: MediaControl, old: Mix | None, mode: str,
+                legs: tuple[Leg, Leg, Leg] | None) -> Mix | None:  # fmt: skip
+    """A supervisor's mix in ``mode`` over (caller, agent, supervisor) legs, replacing
+    ``old``: monitor (hears both, heard by none), whisper (heard by the agent), barge (3-way).
+    None when a leg is missing (the old mix is dissolved anyway)."""
+    if old is not None:
+        await media.unmix(old)
+    if legs is None:
+        return None
+    if mode == "monitor":
+        return await media.monitor(*legs)
+    if mode == "whisper":
+        return await media.whisper(*legs)
+    return await media.barge(*legs)
 
 
 class ControlError(Exception):
@@ -409,13 +425,7 @@ class CallControl:
         if info is not None and self._reserve_for_caller(info.agent_id):
             partner.agent_id, partner.mode, partner.via_acd = info.agent_id, "direct", True
             partner.acd_key, kind = call.acd_id, "agent"
-        partner.detached = False
-        partner.on_answer = partner.on_fail = partner.on_end = None
-        call.agent = partner
-        call.answered_by = partner.agent_id
-        if partner.agent_id.isdigit():
-            call._write(center.store.sync.cdrs.annotate, call.acd_id,
-                        agent_id=int(partner.agent_id))  # fmt: skip
+        self._hand_caller_to(partner)
         self._unheld()
         await self._bridge(partner)
         await call._start_recording(partner)
@@ -423,6 +433,19 @@ class CallControl:
             svc.ua.bye(other.call, self._now())
             svc.kick()
         self._record(CallTransferred(call.acd_id, agent.agent_id, kind, target, "phone-attended"))
+
+    def _hand_caller_to(self, leg: AgentLeg) -> None:
+        """``leg`` has the caller from now on (consult completed, phone transfer, intercept):
+        it is the call's partner with the call's own handling, and the journey's CDR names
+        its agent."""
+        call = self.call
+        leg.detached = False
+        leg.on_answer = leg.on_fail = leg.on_end = None
+        call.agent = leg
+        call.answered_by = leg.agent_id
+        if leg.agent_id.isdigit():
+            call._write(self.center.store.sync.cdrs.annotate, call.acd_id,
+                        agent_id=int(leg.agent_id))  # fmt: skip
 
     def _reserve_for_caller(self, agent_id: str) -> bool:
         """The transfer target is a logged-in agent: the caller's call becomes its ACD call
@@ -621,11 +644,7 @@ class CallControl:
         if leg.mode == "direct":  # the consult call becomes the caller's call at the ACD
             center.command(center.acd.rekey, leg.acd_key, call.acd_id, self._now())
             leg.acd_key = call.acd_id
-        leg.on_answer = leg.on_fail = leg.on_end = None
-        call.agent = leg
-        call.answered_by = leg.agent_id
-        if leg.agent_id.isdigit():  # the journey's CDR names the agent who has the caller now
-            call._write(center.store.sync.cdrs.annotate, call.acd_id, agent_id=int(leg.agent_id))
+        self._hand_caller_to(leg)
         self._unheld()
         await self._bridge(leg)
         self._record(ConsultEnded(call.acd_id, agent.agent_id, result))
@@ -800,19 +819,10 @@ class CallControl:
 
     async def _mix(self, sup: Supervision) -> None:
         agent = self.partner()
-        media = self.center.service.media
-        if sup.mix is not None:
-            await media.unmix(sup.mix)
-            sup.mix = None
-        if agent is None or agent.session is None or sup.leg.session is None:
-            return
-        legs = (self._caller_leg(), agent.session.leg, sup.leg.session.leg)
-        if sup.mode == "monitor":
-            sup.mix = await media.monitor(*legs)
-        elif sup.mode == "whisper":
-            sup.mix = await media.whisper(*legs)
-        else:
-            sup.mix = await media.barge(*legs)
+        legs = None
+        if agent is not None and agent.session is not None and sup.leg.session is not None:
+            legs = (self._caller_leg(), agent.session.leg, sup.leg.session.leg)
+        sup.mix = await remix(self.center.service.media, sup.mix, sup.mode, legs)
 
     async def _supervisor_answered(self, leg: AgentLeg) -> None:
         sup = self.supervision
@@ -910,9 +920,7 @@ class CallControl:
             self.pending_answer = None
         if old is None and call.queue_id:
             center.command(center.acd.intercept, call.acd_id, self._now())
-        leg.on_answer = leg.on_fail = leg.on_end = None
-        call.agent = leg
-        call.answered_by = leg.agent_id
+        self._hand_caller_to(leg)
         call.outcome = "answered"
         call.times.talk_start = call.times.talk_start or self._now()
         await self._stop_music()

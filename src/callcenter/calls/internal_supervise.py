@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from callcenter.calls.control import AUTO_ANSWER, MODES, ControlError
+from callcenter.calls.control import AUTO_ANSWER, MODES, ControlError, remix
 from callcenter.calls.events import (
     CallForceReleased,
     CallIntercepted,
@@ -100,20 +100,9 @@ class InternalSupervisor:
 
     async def _mix(self, sup: InternalSupervision) -> None:
         call = self.call
-        media = call.center.service.media
-        if sup.mix is not None:
-            await media.unmix(sup.mix)
-            sup.mix = None
         o, t, s = call.origin.session, call.target.session, sup.party.session
-        if o is None or t is None or s is None:
-            return
-        legs = (t.leg, o.leg, s.leg)  # (caller, agent, supervisor)
-        if sup.mode == "monitor":
-            sup.mix = await media.monitor(*legs)
-        elif sup.mode == "whisper":
-            sup.mix = await media.whisper(*legs)
-        else:
-            sup.mix = await media.barge(*legs)
+        legs = None if o is None or t is None or s is None else (t.leg, o.leg, s.leg)
+        sup.mix = await remix(call.center.service.media, sup.mix, sup.mode, legs)
 
     async def answered(self, party: Party) -> None:
         """The supervisor's phone answered: join it (or take the call for an intercept)."""
