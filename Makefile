@@ -4,13 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NATIVE := build/native/librelay.so
 
 .PHONY: run test lint unit debs venv bench clean
 
-run: debs $(STAMP)
+run: debs $(STAMP) $(NATIVE)
 	$(BIN)/callcenter serve
 
-test: debs $(STAMP)
+test: debs $(STAMP) $(NATIVE)
 	@bash scripts/test.sh
 
 lint: $(STAMP)
@@ -22,7 +23,13 @@ lint: $(STAMP)
 debs:
 	@bash scripts/ensure-debs.sh
 
-venv: $(STAMP)
+venv: $(STAMP) $(NATIVE)
+
+# The media engine's native relay (docs/media.md); without gcc the engine relays in Python.
+$(NATIVE): src/callcenter/media/native/relay.c
+	@mkdir -p $(@D)
+	@if command -v gcc >/dev/null; then gcc -O2 -Wall -shared -fPIC -o $@.tmp $< -lpthread && mv $@.tmp $@; \
+	else echo "gcc not found: the media relay runs in Python"; fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +37,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-bench: debs $(STAMP)
+bench: debs $(STAMP) $(NATIVE)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -13,8 +13,12 @@ went out more than a tick (20 ms) behind schedule: when it is not ~0, the genera
 the machine) is the bottleneck, not the relay. The machine has 2 cores shared with the generator
 (and with anything else running): figures are noisy, so run it a few times.
 
+The engine relays bridged calls on its native path (``callcenter.media.native``, built by
+``make``) when the library is there; ``--relay native,python`` measures both paths in the same
+run (``--python-relay`` is ``--relay python``: the pure-Python relay only).
+
     .venv/bin/python bench/media.py [--calls 500,1000] [--seconds 10] [--no-rtpengine]
-        [--no-rtcp] [--skip-extras]
+        [--no-rtcp] [--skip-extras] [--relay auto|native|python[,...]] [--python-relay]
 """
 
 from __future__ import annotations
@@ -182,7 +186,7 @@ def worker_pids(pool: WorkerPool) -> list[int]:
 
 
 async def engine_relay(
-    exe: Path, pool: WorkerPool, calls: int, seconds: float, rec_dir: Path | None
+    exe: Path, pool: WorkerPool, calls: int, seconds: float, rec_dir: Path | None, path: str = ""
 ) -> Result:
     gen = Generator(exe, 2 * calls)
     legs: list[Leg] = []
@@ -199,7 +203,7 @@ async def engine_relay(
     stats, cpu = await run_gen(gen, dests, seconds, worker_pids(pool))
     for leg in legs:
         await pool.release(leg)
-    name = f"engine, {len(pool._workers)} workers, {calls} calls" + (
+    name = f"engine{path}, {len(pool._workers)} workers, {calls} calls" + (
         ", recorded+transcoded" if rec_dir else ""
     )
     res = summarise(name, stats, sum(s[0] for s in stats))
@@ -440,7 +444,13 @@ async def main() -> None:
     ap.add_argument("--no-rtpengine", action="store_true")
     ap.add_argument("--no-rtcp", action="store_true", help="engine without RTCP/statistics")
     ap.add_argument("--skip-extras", action="store_true", help="no recorded/conference/TTS runs")
+    ap.add_argument(
+        "--relay", default="auto", help="relay paths to measure: auto, native, python (comma list)"
+    )
+    ap.add_argument("--python-relay", action="store_true", help="same as --relay python")
     args = ap.parse_args()
+    relays = ["python"] if args.python_relay else str(args.relay).split(",")
+    modes = {"auto": "auto", "native": "on", "python": "off"}
     SECONDS[0] = args.seconds
     levels = [int(x) for x in str(args.calls).split(",")]
     t0 = time.monotonic()
@@ -459,30 +469,49 @@ async def main() -> None:
         print(HEADER)
         rtcp = None if args.no_rtcp else 5.0
         # Below the kernel's ephemeral range (32768-60999), where the generator's sockets are.
-        pool = WorkerPool(args.workers, 12000, 32767, tmp / "prompts", rtcp_interval=rtcp)
-        await pool.start()
+        pools: dict[str, WorkerPool] = {}
+        span = (32767 - 12000) // len(relays)
+        for k, relay in enumerate(relays):
+            lo = 12000 + k * span
+            pools[relay] = WorkerPool(
+                args.workers,
+                lo,
+                lo + span - 1,
+                tmp / "prompts",
+                rtcp_interval=rtcp,
+                native_relay=modes[relay],
+            )
+            await pools[relay].start()
+        pool = pools[relays[0]]
         stats: dict = {}
         ratios = []
         try:
             for calls in levels:
                 base = await direct(exe, calls, args.seconds)
                 print(row(base, None), flush=True)
-                eng = await engine_relay(exe, pool, calls, args.seconds, None)
-                print(row(eng, base), flush=True)
+                engines = []
+                for relay, p in pools.items():
+                    label = "" if relay == "auto" else f" ({relay})"
+                    eng = await engine_relay(exe, p, calls, args.seconds, None, label)
+                    print(row(eng, base), flush=True)
+                    engines.append((relay, eng))
                 if not args.no_rtpengine:
                     rtp = await rtpengine_relay(exe, calls, args.seconds)
                     if rtp is not None:
                         print(row(rtp, base), flush=True)
-                        if eng.cpu_us_per_packet and rtp.cpu_us_per_packet:
-                            ratios.append((calls, eng.cpu_us_per_packet / rtp.cpu_us_per_packet))
-                results += [base, eng]
+                        for relay, eng in engines:
+                            if eng.cpu_us_per_packet and rtp.cpu_us_per_packet:
+                                ratio = eng.cpu_us_per_packet / rtp.cpu_us_per_packet
+                                ratios.append((calls, relay, ratio))
+                results += [base, *(e for _, e in engines)]
             if not args.skip_extras:
                 await extras(exe, pool, args, tmp)
             stats = await pool.stats()
         finally:
-            await pool.close()
-        for calls, ratio in ratios:
-            print(f"CPU per packet at {calls} calls, engine / rtpengine: {ratio:.2f}x")
+            for p in pools.values():
+                await p.close()
+        for calls, relay, ratio in ratios:
+            print(f"CPU per packet at {calls} calls, engine ({relay}) / rtpengine: {ratio:.2f}x")
         cold, warm = (0.0, 0.0) if args.skip_extras else await tts_timing(tmp)
     del results
     print(f"engine tick resyncs over all runs: {stats.get('tick_resyncs', 0)}")

@@ -8,6 +8,10 @@ sends to the address the remote's packets actually come from; the first packet a
 ``set_remote`` latches it, whatever the SDP said. With RTCP on, each handler also hands the
 packet to the leg's ``rtcp.LegRtcp`` (statistics), and the RTCP socket feeds it the remote's
 reports; RTCP goes where the remote's RTCP comes from, else to the RTP address's port + 1.
+
+The RTP socket is read with ``loop.add_reader`` (not a datagram transport) so that reading can
+stop while the engine's native relay (``callcenter.media.native``) owns a bridged pair: the
+``native_*`` methods hand the leg's state over and take it back.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ import random
 import socket
 import struct
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from callcenter.media.codec import FRAME, Codec, Pcm, codec_for, payload_of
 from callcenter.media.ports import PortPair
 from callcenter.media.rtcp import LegRtcp
+
+if TYPE_CHECKING:
+    from callcenter.media.native import CLeg, NativeRelay
 
 Address = tuple[str, int]
 Tap = Callable[["Endpoint", Pcm], None]
@@ -60,16 +67,56 @@ class RtpSender:
         self.marker = True
 
 
-class _RtpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, ep: Endpoint) -> None:
+_READ_BATCH = 64  # datagrams read per wake-up before yielding to the loop
+
+
+class RtpSocket:
+    """The leg's RTP socket, read with ``add_reader`` (so reading can pause) and written with
+    non-blocking ``sendto``: a full buffer or an ICMP error drops the datagram and counts it."""
+
+    __slots__ = ("ep", "fd", "loop", "reading", "sock")
+
+    def __init__(self, ep: Endpoint, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
         self.ep = ep
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.loop = loop
+        self.reading = False
 
-    def datagram_received(self, data: bytes, addr: Address) -> None:
-        self.ep.handle(data, addr)
+    def sendto(self, data: bytes, addr: Address) -> None:
+        try:
+            self.sock.sendto(data, addr)
+        except OSError:  # ICMP port unreachable from a phone that went away, a full buffer
+            self.ep.errors += 1
 
-    def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable from a phone that went away: keep the leg, count it.
-        self.ep.errors += 1
+    def resume_reading(self) -> None:
+        if not self.reading:
+            self.reading = True
+            self.loop.add_reader(self.fd, self._readable)
+
+    def pause_reading(self) -> None:
+        if self.reading:
+            self.reading = False
+            self.loop.remove_reader(self.fd)
+
+    def _readable(self) -> None:
+        recv = self.sock.recvfrom
+        ep = self.ep
+        for _ in range(_READ_BATCH):
+            if not self.reading:
+                return  # a handler just handed the leg to the native relay
+            try:
+                data, addr = recv(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                ep.errors += 1  # ICMP port unreachable reported on the socket: keep the leg
+                continue
+            ep.handle(data, addr)
+
+    def close(self) -> None:
+        self.pause_reading()
+        self.sock.close()
 
 
 class _RtcpProtocol(asyncio.DatagramProtocol):
@@ -78,6 +125,8 @@ class _RtcpProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         ep = self.ep
+        if ep.native is not None:  # its SR time goes to sources the native side may have made
+            ep.native.with_stats(ep, lambda: None)
         ep.rtcp_in += 1
         if ep.rtcp_remote is None or not ep.rtcp_latched:
             ep.rtcp_remote = addr
@@ -118,7 +167,7 @@ class Endpoint:
         self.on_event: TelephoneEventSink | None = None
         self.sender = RtpSender(rng)
         self.rtcp: LegRtcp | None = None  # statistics and reports, when the engine sends RTCP
-        self.transport: asyncio.DatagramTransport | None = None
+        self.transport: RtpSocket | None = None
         self.rtcp_transport: asyncio.DatagramTransport | None = None
         self.packets_in = 0
         self.packets_out = 0
@@ -126,6 +175,10 @@ class Endpoint:
         self.errors = 0
         self.closed = False
         self.handle: Callable[[bytes, Address], None] = self._handle_general
+        self.native_relay: NativeRelay | None = None  # the engine's, when it has one
+        self.native: NativeRelay | None = None  # set while the native relay owns this leg
+        self.native_slot = -1
+        self.native_side = 0
 
     @property
     def local_port(self) -> int:
@@ -133,21 +186,26 @@ class Endpoint:
 
     async def open(self, rtp: socket.socket, rtcp: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: _RtpProtocol(self), sock=rtp)
-        self.transport = transport
+        self.transport = RtpSocket(self, rtp, loop)
+        self.transport.resume_reading()
         rtcp_transport, _ = await loop.create_datagram_endpoint(
             lambda: _RtcpProtocol(self), sock=rtcp
         )
         self.rtcp_transport = rtcp_transport
 
     def close(self) -> None:
+        if self.native is not None:
+            self.native.detach(self)
         self.closed = True
         self.handle = self._handle_drop
-        for t in (self.transport, self.rtcp_transport):
-            if t is not None:
-                t.abort()
+        if self.transport is not None:
+            self.transport.close()
+        if self.rtcp_transport is not None:
+            self.rtcp_transport.abort()
 
     def set_remote(self, remote: Address, payload_type: int, te_pt: int | None, ptime: int) -> None:
+        if self.native is not None:
+            self.native.detach(self)  # before the change: its latch belongs to the old remote
         self.codec = codec_for(payload_type)
         self.payload_type = payload_type
         self.te_pt = -1 if te_pt is None else te_pt
@@ -169,6 +227,79 @@ class Endpoint:
             self.handle = self._handle_relay
         else:
             self.handle = self._handle_general
+        if self.native_relay is not None:
+            self._native_wiring()
+
+    # -- the native relay (callcenter.media.native) -------------------------------------------
+
+    def _native_wiring(self) -> None:
+        """Hand the pair to the native relay when both legs take the plain relay toward each
+        other; take it back as soon as that stops being so."""
+        peer = self.peer
+        both = (
+            peer is not None
+            and peer.peer is self
+            and self.handle == self._handle_relay
+            and peer.handle == peer._handle_relay
+        )
+        if self.native is not None:
+            if both and peer is not None and peer.native_slot == self.native_slot:
+                return
+            self.native.detach(self)
+        if both and peer is not None and peer.native is None and self.native_relay is not None:
+            self.native_relay.attach(self, peer)
+
+    def native_export(self) -> CLeg | None:
+        """This leg's state for the native side, or None when it cannot take it."""
+        from callcenter.media.native import new_leg, stats_to_c
+
+        leg = new_leg()
+        leg.id, leg.te_pt, leg.latched = self.id, self.te_pt, self.latched
+        if self.remote is not None:
+            leg.has_remote, leg.port = True, self.remote[1]
+            leg.host = self.remote[0].encode()
+        if self.rtcp is not None:
+            leg.has_stats = True
+            if not stats_to_c(self.rtcp.rx.sources, self.rtcp.rx.active_ssrc, leg):
+                return None
+        return leg
+
+    def native_attached(self, native: NativeRelay, slot: int, side: int) -> None:
+        self.native, self.native_slot, self.native_side = native, slot, side
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def native_absorb(self, leg: CLeg) -> None:
+        """Take the native side's counters (deltas), latched address and statistics."""
+        from callcenter.media.native import stats_from_c
+
+        self.packets_in += leg.packets_in
+        self.packets_out += leg.packets_out
+        self.errors += leg.errors
+        if leg.latched and not self.latched:
+            self.remote = (leg.host.decode(), int(leg.port))
+            self.latched = True
+            if not self.rtcp_latched:
+                self.rtcp_remote = (self.remote[0], self.remote[1] + 1)
+        rtcp = self.rtcp
+        if rtcp is not None and leg.has_stats:
+            active = stats_from_c(leg, rtcp.rx.sources, rtcp.rx.clock_rate)
+            rtcp.rx.active_ssrc = active
+            if active is None:
+                rtcp._fast, rtcp._fast_ssrc = None, -1
+            else:
+                rtcp._fast, rtcp._fast_ssrc = rtcp.rx.sources[active], active
+
+    def native_detached(self, leg: CLeg) -> None:
+        self.native_absorb(leg)
+        self.native, self.native_slot = None, -1
+        if self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
+    def native_sync(self) -> None:
+        """Bring the native counters and statistics into this object (stats, figures)."""
+        if self.native is not None:
+            self.native.with_stats(self, lambda: None)
 
     def _plain_relay(self) -> bool:
         peer = self.peer
@@ -310,7 +441,13 @@ class Endpoint:
             return
         if self.rtcp_transport.is_closing():
             return
-        self.rtcp_transport.sendto(self.rtcp.report(bye), self.rtcp_remote)
+        rtcp = self.rtcp
+        if self.native is not None:
+            report = self.native.with_stats(self, lambda: rtcp.report(bye))
+            assert self.rtcp_remote is not None  # the native latch may have moved it
+        else:
+            report = rtcp.report(bye)
+        self.rtcp_transport.sendto(report, self.rtcp_remote)
 
     def send_silence(self) -> None:
         """Nothing to send this tick: out taps (recorders) still get a silent frame."""

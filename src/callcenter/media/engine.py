@@ -35,6 +35,7 @@ from callcenter.media.mixer import (
     monitor_matrix,
     whisper_matrix,
 )
+from callcenter.media.native import NativeRelay, load_library, wanted
 from callcenter.media.player import Player, PlayJob, PlayOutcome, PlayResult, PromptSource
 from callcenter.media.ports import PortPool, bind_pair
 from callcenter.media.recorder import Recorder
@@ -79,8 +80,11 @@ class MediaEngine:
         moh_file: Path | None = None,
         rng: random.Random | None = None,
         rtcp_interval: float | None = 5.0,
+        native_relay: str | None = None,
     ) -> None:
-        """``rtcp_interval`` None: no RTCP and no reception statistics (cheapest relay)."""
+        """``rtcp_interval`` None: no RTCP and no reception statistics (cheapest relay).
+        ``native_relay``: ``auto``, ``on`` or ``off`` (None: ``CALLCENTER_NATIVE_RELAY``, else
+        ``auto``), see ``callcenter.media.native``."""
         self.pool = PortPool(port_min, port_max)
         self.rng = rng or random.Random()
         self.rtcp = None if rtcp_interval is None else RtcpScheduler(rtcp_interval, self.rng)
@@ -96,6 +100,8 @@ class MediaEngine:
         self._dtmf_queues: list[asyncio.Queue[DtmfReceived]] = []
         self._ids = itertools.count(1)
         self._ticking = False
+        self.use_native = wanted(native_relay)
+        self.native: NativeRelay | None = None  # built with the first leg (needs the loop)
 
     # -- legs ---------------------------------------------------------------------------------
 
@@ -125,6 +131,12 @@ class MediaEngine:
             self.pool.release(pair)
             raise
         ep.on_event = self._event_sink(ep)
+        if self.use_native:
+            if self.native is None:
+                lib = load_library()
+                assert lib is not None
+                self.native = NativeRelay(lib, asyncio.get_running_loop().add_reader)
+            ep.native_relay = self.native
         self._eps[ep.id] = ep
         if self.rtcp is not None:
             self.rtcp.add(ep, local_ip, ep.sender.ssrc)
@@ -169,6 +181,8 @@ class MediaEngine:
     def stats(self) -> dict[str, Any]:
         """Counters for benches and health pages."""
         eps = self._eps.values()
+        for ep in eps:
+            ep.native_sync()
         return {
             "endpoints": len(self._eps),
             "ports_in_use": self.pool.in_use,
@@ -180,6 +194,7 @@ class MediaEngine:
             "ticks": self.ticker.ticks,
             "tick_resyncs": self.ticker.resyncs,
             "rtcp_in": sum(ep.rtcp_in for ep in eps),
+            "native_pairs": 0 if self.native is None else self.native.pairs,
             "legs": [_leg_figures(ep) for ep in eps],
         }
 
@@ -189,6 +204,9 @@ class MediaEngine:
         self.ticker.stop()
         if self.rtcp is not None:
             self.rtcp.stop()
+        if self.native is not None:
+            self.native.close(asyncio.get_running_loop().remove_reader)
+            self.native = None
 
     # -- wiring -------------------------------------------------------------------------------
 

@@ -85,8 +85,12 @@ class WorkerPool:
         cache_dir: Path = Path("var/prompts"),
         moh_file: Path | None = None,
         rtcp_interval: float | None = 5.0,
+        native_relay: str | None = None,
     ) -> None:
+        """``native_relay``: each worker engine's (``auto``/``on``/``off``, None: from the
+        environment), see ``callcenter.media.native``."""
         self.ranges = split_range(port_min, port_max, workers)
+        self.native_relay = native_relay
         self.cache_dir = cache_dir
         self.moh_file = moh_file
         self.rtcp_interval = rtcp_interval
@@ -101,7 +105,16 @@ class WorkerPool:
             parent, child = ctx.Pipe()
             proc = ctx.Process(
                 target=worker_main,
-                args=(index, child, lo, hi, self.cache_dir, self.moh_file, self.rtcp_interval),
+                args=(
+                    index,
+                    child,
+                    lo,
+                    hi,
+                    self.cache_dir,
+                    self.moh_file,
+                    self.rtcp_interval,
+                    self.native_relay,
+                ),
                 name=f"media-{index}",
                 daemon=True,
             )
@@ -285,9 +298,12 @@ def worker_main(
     cache_dir: Path,
     moh: Path | None,
     rtcp_interval: float | None = 5.0,
+    native_relay: str | None = None,
 ) -> None:
     """Entry point of a worker process: one engine on its own uvloop until told to close."""
-    engine = functools.partial(MediaEngine, lo, hi, cache_dir, moh, rtcp_interval=rtcp_interval)
+    engine = functools.partial(
+        MediaEngine, lo, hi, cache_dir, moh, rtcp_interval=rtcp_interval, native_relay=native_relay
+    )
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from callcenter.media import native
 from callcenter.media.codec import PCMA, PCMU
 from callcenter.media.engine import MediaEngine
 from callcenter.rtp.g711 import ulaw_to_alaw
 from callcenter.rtp.packet import parse_rtp
 
+from .conftest import port_base
 from .phone import open_phone, wait_for
 
 HOST = "127.0.0.1"
+
+
+@pytest.fixture(params=["native", "python"])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MediaEngine]:
+    """Every relay test on both paths: the native relay (when built) and the Python one."""
+    if request.param == "native" and native.load_library() is None:
+        pytest.skip(f"native relay not built: {native.load_error()}")
+    mode = "on" if request.param == "native" else "off"
+    eng = MediaEngine(port_base(), port_base() + 59, cache_dir=tmp_path / "tts", native_relay=mode)
+    yield eng
+    await eng.close()
+    assert eng.pool.in_use == 0
 
 
 async def _call(engine: MediaEngine, pt_a: int = PCMU, pt_b: int = PCMU):  # type: ignore[no-untyped-def]
@@ -48,6 +66,7 @@ async def test_latches_to_the_address_packets_come_from(engine: MediaEngine) -> 
     b.send(b.packet(PCMU, b"\x7f" * 160), (HOST, eb.local_port))
     await wait_for(lambda: len(real_a.received) == 1)
     assert a.received == []
+    ea.native_sync()  # the native relay's latch, when it owns the pair
     assert ea.remote == (HOST, real_a.port)
     # A stray packet from elsewhere does not steal the latched leg.
     a.send(a.packet(PCMU, b"\x00" * 160), (HOST, ea.local_port))
