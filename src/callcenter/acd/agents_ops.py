@@ -26,6 +26,9 @@ from callcenter.acd.views import AgentView
 OFF_HOOK = frozenset({Activity.RESERVED, Activity.RINGING, Activity.ON_CALL})
 OFFERED = frozenset({Activity.RESERVED, Activity.RINGING})
 AHT_SMOOTHING = 0.2
+# enum members as module globals (a metaclass lookup per read otherwise; see engine.py)
+_READY, _BUSY, _IDLE = Presence.READY, Presence.BUSY, Activity.IDLE
+_ON_CALL, _WRAP_UP, _WRAPUP_TIMER = Activity.ON_CALL, Activity.WRAP_UP, TimerKind.WRAPUP
 
 
 class AgentCommands(Engine):
@@ -118,7 +121,7 @@ class AgentCommands(Engine):
         """示闲: ready at once; a deferred busy is cancelled."""
         self._begin(now)
         agent = self._agent(agent_id)
-        agent.presence, agent.reason, agent.pending = Presence.READY, "", None
+        agent.presence, agent.reason, agent.pending = _READY, "", None
         agent.no_answers = 0
         cause = "ready" if actor is None or actor == agent_id else "forced ready"
         return self._finish(now, [self._changed(agent, now, actor or agent_id, cause)])
@@ -134,7 +137,7 @@ class AgentCommands(Engine):
         if agent.activity in OFF_HOOK:
             agent.pending = (Presence.BUSY, reason)
             return self._finish(now, [PresenceChangeDeferred(agent_id, Presence.BUSY, reason)])
-        agent.presence, agent.reason = Presence.BUSY, reason
+        agent.presence, agent.reason = _BUSY, reason
         return self._finish(now, [self._changed(agent, now, agent_id, "busy")])
 
     def end_wrapup(self, agent_id: str, now: float) -> list[Output]:
@@ -179,7 +182,7 @@ class AgentCommands(Engine):
         return [self._changed(agent, now, ACD_ACTOR, "ringing")]
 
     def _start_call(self, agent: Agent, entry: Entry, queue: QueueState, now: float) -> Output:
-        agent.activity = Activity.ON_CALL
+        agent.activity = _ON_CALL
         agent.calls_answered += 1
         agent.no_answers = 0
         agent.call_started = now
@@ -203,10 +206,10 @@ class AgentCommands(Engine):
         self._apply_pending(agent)
         agent.timer_token = self._token()
         if wrapup > 0:
-            agent.activity = Activity.WRAP_UP
-            self._timers.schedule(now + wrapup, agent.timer_token, TimerKind.WRAPUP, agent.agent_id)
+            agent.activity = _WRAP_UP
+            self._timers.schedule(now + wrapup, agent.timer_token, _WRAPUP_TIMER, agent.agent_id)
         else:
-            agent.activity, agent.idle_since = Activity.IDLE, now
+            agent.activity, agent.idle_since = _IDLE, now
         return [self._changed(agent, now, ACD_ACTOR, cause)]
 
     # ---- views ---------------------------------------------------------------------------

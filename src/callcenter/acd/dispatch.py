@@ -105,6 +105,7 @@ def best_entry_for_agent(
     """The caller an available agent should take under the cross-queue rule, if any, and the
     heads of the agent's queues that were compared (``served``: the agent's queues, levels)."""
     best: Head | None = None
+    best_order: tuple[int, float, int, int] | None = None
     found: list[Head] = []
     for queue, level, _ in served:
         # the cached head, while still in line (the usual case); False: nothing cached, None:
@@ -117,8 +118,9 @@ def best_entry_for_agent(
             if head is None:
                 continue
         found.append(head)
-        if best is None or head.order < best.order:
-            best = head
+        order = head.order
+        if best_order is None or order < best_order:
+            best, best_order = head, order
     if best is None:
         return None
     return best, found

@@ -9,7 +9,7 @@ answer "why did this call go to this agent?" (SPEC §3).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 
 from callcenter.acd.model import Activity, Destination, Outcome, OverflowReason, Presence
 
@@ -94,7 +94,7 @@ class Explanation:
         """An explanation whose fields are ``expand(*args)``'s, computed when first read;
         ``args`` must not change afterwards (snapshots of the decision)."""
         self = object.__new__(cls)
-        object.__setattr__(self, "_expand", (expand, args))
+        _set_expand(self, (expand, args))
         return self
 
     def __reduce__(self) -> tuple[type[Explanation], tuple[object, ...]]:
@@ -121,6 +121,7 @@ def _expand_on_read(self: Explanation, name: str) -> object:
 
 # set here, not in the class body, so that type checkers still reject unknown attributes
 Explanation.__getattr__ = _expand_on_read  # type: ignore[attr-defined]
+_set_expand = Explanation.__dict__["_expand"].__set__  # the slot's own setter: no __setattr__
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,3 +232,44 @@ Output = (
     | AgentStateChanged
     | PresenceChangeDeferred
 )
+
+
+def _fast_init(cls: type) -> None:
+    """Give a frozen slotted dataclass a faster ``__init__`` with the same signature.
+
+    The generated one stores each field with ``object.__setattr__`` (the class's own
+    ``__setattr__`` refuses), which costs about half of building an output; this one calls each
+    slot's descriptor directly, so an object is made in about half the time. The class is
+    unchanged otherwise (still frozen: fields, equality, hashing, repr and
+    ``FrozenInstanceError`` are the dataclass's).
+    """
+    names = [f.name for f in fields(cls)]
+    assert all(f.default is MISSING and f.default_factory is MISSING for f in fields(cls))
+    setters = ", ".join(f"_set_{n}" for n in names)
+    body = "".join(f"        _set_{n}(self, {n})\n" for n in names)
+    source = (
+        f"def make({setters}):\n"
+        f"    def __init__(self, {', '.join(names)}):\n{body}"
+        f"    return __init__\n"
+    )
+    namespace: dict[str, Callable[..., Callable[..., None]]] = {}
+    exec(source, {}, namespace)  # noqa: S102 - generated from the field names, as dataclasses do
+    init = namespace["make"](*(cls.__dict__[n].__set__ for n in names))
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[misc]
+
+
+for _cls in (
+    ScoredCandidate,
+    QueueHead,
+    OfferToAgent,
+    CancelOffer,
+    HangUpAgent,
+    CallQueued,
+    CallLeftQueue,
+    CallOverflowed,
+    CallbackRequested,
+    AgentStateChanged,
+    PresenceChangeDeferred,
+):
+    _fast_init(_cls)

@@ -29,6 +29,9 @@ from callcenter.acd.state import Agent, Entry, EntryState, QueueState, TimerKind
 from callcenter.acd.strategies import RANKINGS
 from callcenter.acd.views import EntryView, QueueView
 
+# enum members as module globals (a metaclass lookup per read otherwise; see engine.py)
+_ANSWERED, _ABANDONED, _MAX_WAIT = Outcome.ANSWERED, Outcome.ABANDONED, TimerKind.MAX_WAIT
+
 
 class Acd(takeover.TakeoverCommands):
     """Queues, callers and agents; deterministic for a given ``rng`` seed and command order."""
@@ -131,14 +134,14 @@ class Acd(takeover.TakeoverCommands):
         max_wait = self._queues[entry.queue_id].config.max_wait
         if max_wait is not None and entry.callback_number is None:
             at = entry.enqueued_at + max_wait
-            self._timers.schedule(at, entry.wait_token, TimerKind.MAX_WAIT, entry.call_id)
+            self._timers.schedule(at, entry.wait_token, _MAX_WAIT, entry.call_id)
 
     def caller_abandoned(self, call_id: str, now: float) -> list[Output]:
         """The caller hung up while waiting or ringing (or a callback task was cancelled)."""
         self._begin(now)
         entry = self._entry(call_id)
         out = self._withdraw_all(entry, now, "abandoned", missed=False)
-        out.append(self._end(entry, now, Outcome.ABANDONED, None))
+        out.append(self._end(entry, now, _ABANDONED, None))
         return self._finish(now, out)
 
     def request_callback(
@@ -187,10 +190,10 @@ class Acd(takeover.TakeoverCommands):
         """The agent answered: the entry ends; other ring-all offers are withdrawn."""
         self._begin(now)
         entry, agent = self._offered(call_id, agent_id)
-        entry.offers.discard(agent_id)
+        entry.drop_offer(agent_id)
         out = self._withdraw_all(entry, now, "answered elsewhere", missed=False)
         queue = self._queues[entry.queue_id]
-        out.append(self._end(entry, now, Outcome.ANSWERED, agent_id))
+        out.append(self._end(entry, now, _ANSWERED, agent_id))
         out.append(self._start_call(agent, entry, queue, now))
         return self._finish(now, out)
 

@@ -89,18 +89,27 @@ class Entry:
     callback_number: str | None = None
     level: int = 0
     state: EntryState = EntryState.WAITING
-    offers: set[str] = field(default_factory=set)
+    # agents ringing for it: NOBODY while it waits (no empty set per caller), its own set from
+    # the offer on (see Engine._offer and drop_offer)
+    offers: set[str] | frozenset[str] = NOBODY
     declined: frozenset[str] = NOBODY  # agents who missed this caller (rarely any)
     heap_token: int = 0
     ring_token: int = 0
     wait_token: int = 0
     relax_token: int = 0
 
+    def drop_offer(self, agent_id: str) -> None:
+        """The agent's offer of this entry ends (the entry has an offer, so its own set)."""
+        offers = self.offers
+        assert isinstance(offers, set)
+        offers.discard(agent_id)
+
     def order(self, weight: int) -> tuple[int, float, int, int]:
         """The cross-queue rule: priority, then longest waiting, then queue weight."""
         return (-self.priority, self.enqueued_at, -weight, self.seq)
 
 
+_BEFORE_ALL = (float("-inf"), -1)  # before every (enqueued_at, seq)
 LineItem = tuple[float, int, int, Entry]  # (enqueued_at, seq, token, entry)
 _COMPACT = 32  # gone items kept at the front of a line before it is compacted
 
@@ -245,7 +254,7 @@ class QueueState:
     def add(self, entry: Entry, token: int) -> int:
         """Put a new entry in line; returns its position (1 = next to be served)."""
         p = entry.priority
-        newest = (entry.enqueued_at, entry.seq) >= self.latest.get(p, (float("-inf"), -1))
+        newest = (entry.enqueued_at, entry.seq) >= self.latest.get(p, _BEFORE_ALL)
         if newest:
             self.latest[p] = (entry.enqueued_at, entry.seq)
             position = 1
