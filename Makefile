@@ -4,7 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-NATIVE := build/native/librelay.so
+RELAY := build/native/librelay.so
+FANOUT := build/native/libfanout.so
+NATIVE := $(RELAY) $(FANOUT)
 
 .PHONY: run test lint unit debs venv bench clean
 
@@ -26,10 +28,16 @@ debs:
 venv: $(STAMP) $(NATIVE)
 
 # The media engine's native relay (docs/media.md); without gcc the engine relays in Python.
-$(NATIVE): src/callcenter/media/native/relay.c
+$(RELAY): src/callcenter/media/native/relay.c
 	@mkdir -p $(@D)
 	@if command -v gcc >/dev/null; then gcc -O2 -Wall -shared -fPIC -o $@.tmp $< -lpthread && mv $@.tmp $@; \
 	else echo "gcc not found: the media relay runs in Python"; fi
+
+# The event stream's native fan-out (callcenter/native); without gcc the hub writes in Python.
+$(FANOUT): src/callcenter/native/fanout.c
+	@mkdir -p $(@D)
+	@if command -v gcc >/dev/null; then gcc -O2 -Wall -Wextra -shared -fPIC -o $@.tmp $< -lpthread && mv $@.tmp $@; \
+	else echo "gcc not found: the event fan-out runs in Python"; fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -4,21 +4,25 @@ Scenario: the real server (``callcenter serve`` on SQLite, started by the end-to
 the demo data. A SIPp caller is talking to agent 1002 (a SIPp phone), so ``GET /agent/call`` has
 a call to describe. 1,000 WebSocket clients connect to ``/api/v1/events/ws`` with the demo
 supervisor's bearer token (a supervisor in no queue sees every event, so every client gets every
-state change), spread over several client processes so that the clients do not become the
-bottleneck of one Python loop; each client is a bare ``asyncio.Protocol`` that timestamps a
-message when its last byte arrives (the ``websockets`` client cost as much CPU per message as
-the server, on the same cores). Agent 1001 then changes state (busy / ready through the API)
+state change), spread over several client processes; each client is a plain socket read from
+one epoll loop per process. Agent 1001 then changes state (busy / ready through the API)
 ``--changes`` times, one change every ``--interval`` seconds; each change is one
 ``AgentStateChanged`` event delivered to all clients.
 
-Figures: per (event, client) the delivery latency, measured two ways on the same machine's wall
-clock: from the moment the API request was sent (agent action -> event on the desktop, SPEC
-§15), and from the moment the event hub published it (``at`` in the message: the fan-out
-alone). p50 / p99 / max over all clients and events, and the share above the 20 ms goal. Then
-requests per second for the hot routes with the clients gone: ``GET /agent/state``,
-``GET /agent/call``, ``GET /reports/wallboard``, ``POST /agent/busy`` + ``/agent/ready``.
-``--slow-path`` runs the server without the stream's fast path (``CALLCENTER_WS_FAST_PATH=0``:
-every event through each client's queue and task) for an A/B under the same load.
+Figures: per (event, client) the delivery latency on the machine's wall clock, from the agent
+state change (the event's ``at``: when the ACD applied it and the contact center logged it;
+the same ``at`` as in the event log) and from the API request that caused it (sent by this
+script: adds the HTTP request, authentication and the audit log before the change), to the
+message's ARRIVAL in the client socket (the kernel's receive timestamp, ``SO_TIMESTAMPNS``) and
+to its READ by the client process (which adds the wait for the client processes, sharing the
+same 2 cores, to be scheduled). p50 / p99 / max over all clients and events, and the share above
+the 20 ms goal. Then requests per second for the hot routes with the clients gone:
+``GET /agent/state``, ``GET /agent/call``, ``GET /reports/wallboard``, ``POST /agent/busy`` +
+``/agent/ready``. A/B switches run the server without an optimisation under the same load:
+``--python-fanout`` (``CALLCENTER_NATIVE=0``: the hub writes each frame with
+``transport.write`` on the event loop instead of the native multi-threaded send,
+``callcenter/native/fanout.c``), ``--slow-path`` (``CALLCENTER_WS_FAST_PATH=0``: every event
+through each client's queue and task).
 Prints figures only; nothing is asserted. Needs SIPp. Run: ``.venv/bin/python bench/api.py``
 (about a minute). Numbers are noisy on a shared 2-core machine.
 """
@@ -28,9 +32,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import multiprocessing as mp
 import os
+import select
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -56,48 +64,82 @@ GOAL_MS = 20.0
 
 # ------------------------------------------------------------------ clients
 def client_process(url: str, token: str, count: int, pipe: Connection) -> None:
-    """``count`` WebSocket clients in one process: connect, report ready, then timestamp every
-    message until told to stop; send back (seq, at, received) of every event."""
-    try:
-        import uvloop
+    """``count`` WebSocket clients in one process: connect, report ready, then read every
+    message until told to stop; send back (seq, at, arrived, read) of every measured event."""
+    where = urlsplit(url)
+    assert where.hostname is not None and where.port is not None
+    clients = [_Client(where.hostname, where.port, where.path, token) for _ in range(count)]
+    pipe.send("ready")
+    poller = select.epoll()
+    by_fd = {c.sock.fileno(): c for c in clients}
+    for fd in by_fd:
+        poller.register(fd, select.EPOLLIN)
+    while not pipe.poll():
+        for fd, _ in poller.poll(0.05):
+            by_fd[fd].read()
+    pipe.recv()  # "stop"
+    events = []
+    for client in clients:
+        with contextlib.suppress(OSError):
+            client.sock.send(bytes((0x88, 0x80)) + b"\0\0\0\0")  # close, masked, no body
+        for raw, arrived, read in client.messages:
+            msg = json.loads(raw)
+            changed = "seq" in msg and msg["type"] == "AgentStateChanged"
+            if changed and msg["payload"]["cause"] not in ("login", "logout"):  # busy/ready only
+                at = datetime.fromisoformat(msg["at"]).timestamp()
+                events.append((int(msg["seq"]), at, arrived, read))
+    time.sleep(0.2)
+    for client in clients:
+        client.sock.close()
+    pipe.send(events)
 
-        uvloop.install()
-    except ImportError:  # pragma: no cover
-        pass
-    asyncio.run(_clients(url, token, count, pipe))
 
+class _Client:
+    """A minimal WebSocket client on a plain socket (the handshake, then unmasked frames from
+    the server) read from one epoll loop per process. Each message gets two times: when its
+    last segment ARRIVED in the client's socket (the kernel's receive timestamp,
+    ``SO_TIMESTAMPNS``: delivery, whatever the client process is doing) and when the client
+    READ it (that plus the wait for this process to be scheduled on the shared cores and to
+    reach the socket). Pings are answered. (The ``websockets`` library's client, one reader
+    task per socket, cost about as much CPU per message as the server's whole fan-out.)"""
 
-class _Client(asyncio.Protocol):
-    """A minimal WebSocket client (the handshake, then unmasked frames from the server): it only
-    timestamps each text message as its last byte arrives and answers pings, so that 1,000 of
-    them cost the shared cores little next to the server they measure. (The ``websockets``
-    library's client, one reader task per socket, cost about as much CPU per message as the
-    server's whole fan-out.)"""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
+    def __init__(self, host: str, port: int, path: str, token: str) -> None:
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        self.sock.sendall(request.encode())
         self.buf = bytearray()
-        self.upgraded = asyncio.get_running_loop().create_future()
-        self.messages: list[tuple[bytes, float]] = []
-        self.closed = False
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self.sock.recv(4096)
+        end = self.buf.find(b"\r\n\r\n")
+        status = bytes(self.buf[: self.buf.find(b"\r\n")])
+        del self.buf[: end + 4]
+        if b" 101 " not in status:
+            raise RuntimeError(status.decode())
+        self.messages: list[tuple[bytes, float, float]] = []
+        while not self.messages:  # the hello
+            self.read()
+        self.messages.clear()
+        self.sock.setblocking(False)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()  # the wall clock: comparable with the server's and parent's
+    def read(self) -> None:
+        try:
+            data, anc, _, _ = self.sock.recvmsg(65536, 64)
+        except BlockingIOError:
+            return
+        read = time.time()  # the wall clock: comparable with the server's and parent's
+        arrived = read
+        for level, kind, value in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                sec, nsec = struct.unpack("qq", value[:16])
+                arrived = sec + nsec / 1e9
         buf = self.buf
         buf += data
-        if not self.upgraded.done():
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            status = bytes(buf[: buf.find(b"\r\n")])
-            del buf[: end + 4]
-            if b" 101 " not in status:
-                self.upgraded.set_exception(RuntimeError(status.decode()))
-                return
-            self.upgraded.set_result(None)
         while len(buf) >= 2:
             opcode, n, at = buf[0] & 0x0F, buf[1] & 0x7F, 2
             if n == 126:
@@ -113,63 +155,23 @@ class _Client(asyncio.Protocol):
             payload = bytes(buf[at : at + n])
             del buf[: at + n]
             if opcode == 1:
-                self.messages.append((payload, now))
-            elif opcode == 9 and self.transport is not None:  # ping: a pong, masked (zero key)
-                self.transport.write(bytes((0x8A, 0x80 | n)) + b"\0\0\0\0" + payload)
-            elif opcode == 8:
-                self.closed = True
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
+                self.messages.append((payload, arrived, read))
+            elif opcode == 9:  # ping: a pong, masked (zero key)
+                self.sock.send(bytes((0x8A, 0x80 | n)) + b"\0\0\0\0" + payload)
 
 
-async def _connect(host: str, port: int, path: str, token: str) -> _Client:
-    loop = asyncio.get_running_loop()
-    _, client = await loop.create_connection(_Client, host, port)
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n")  # fmt: skip
-    assert client.transport is not None
-    client.transport.write(request.encode())
-    await client.upgraded
-    while not client.messages:  # the hello
-        await asyncio.sleep(0.001)
-    client.messages.clear()
-    return client
-
-
-async def _clients(url: str, token: str, count: int, pipe: Connection) -> None:
-    where = urlsplit(url)
-    assert where.hostname is not None and where.port is not None
-    clients = [await _connect(where.hostname, where.port, where.path, token) for _ in range(count)]
-    pipe.send("ready")
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, pipe.recv)  # "stop"
-    events = []
-    for client in clients:
-        assert client.transport is not None
-        client.transport.write(bytes((0x88, 0x80)) + b"\0\0\0\0")  # close, masked, no body
-        for raw, received in client.messages:
-            msg = json.loads(raw)
-            changed = "seq" in msg and msg["type"] == "AgentStateChanged"
-            if changed and msg["payload"]["cause"] not in ("login", "logout"):  # busy/ready only
-                at = datetime.fromisoformat(msg["at"]).timestamp()
-                events.append((int(msg["seq"]), at, received))
-    await asyncio.sleep(0.2)
-    for client in clients:
-        if client.transport is not None:
-            client.transport.close()
-    pipe.send(events)
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 
 
 # ------------------------------------------------------------------- server
 def start(
-    tmp: Path, slow_path: bool = False
+    tmp: Path, slow_path: bool = False, python_fanout: bool = False
 ) -> tuple[Server, list[subprocess.Popen[str]], list[RtpPeer]]:
     env = prepare(tmp, OPEN_DIALPLAN)
     if slow_path:  # the stream's per-client queue and task only (routes/events.py)
         env["CALLCENTER_WS_FAST_PATH"] = "0"
+    if python_fanout:  # transport.write per client on the loop (no callcenter.native)
+        env["CALLCENTER_NATIVE"] = "0"
     server = start_server(tmp, env)
     procs: list[subprocess.Popen[str]] = []
     peers = [RtpPeer(1000.0), RtpPeer(440.0)]
@@ -245,7 +247,7 @@ def delivery(server: Server, clients: int, procs: int, changes: int, interval: f
         http.post("/agent/logout")
     for pipe in pipes:
         pipe.send("stop")
-    events: list[tuple[int, float, float]] = []
+    events: list[tuple[int, float, float, float]] = []
     for pipe in pipes:
         events.extend(pipe.recv())
     for p in workers:
@@ -265,20 +267,27 @@ def cpu_seconds(pid: int) -> float:
 
 
 def report_delivery(
-    events: list[tuple[int, float, float]], sent: list[float], clients: int
+    events: list[tuple[int, float, float, float]], sent: list[float], clients: int
 ) -> None:
-    seqs = sorted({seq for seq, _, _ in events})
+    """Per (event, client): from the API request and from the hub's publish, to the message's
+    arrival in the client socket (kernel timestamp) and to its read by the client process."""
+    seqs = sorted({ev[0] for ev in events})
     measured = seqs[-len(sent) :] if len(seqs) >= len(sent) else seqs
     by_seq = dict(zip(measured, sent[-len(measured) :], strict=True))
-    e2e = [(rx - by_seq[seq]) * 1000 for seq, _, rx in events if seq in by_seq]
-    fan = [(rx - at) * 1000 for seq, at, rx in events if seq in by_seq]
+    mine = [ev for ev in events if ev[0] in by_seq]
     expected = len(measured) * clients
     print(f"  events: {len(measured)} state changes x {clients} clients = {expected} deliveries,"
-          f" received {len(e2e)}")  # fmt: skip
-    for name, values in (("request -> client", e2e), ("hub publish -> client", fan)):
+          f" received {len(mine)}")  # fmt: skip
+    rows = (
+        ("state change -> arrived", [(arr - at) * 1000 for _, at, arr, _ in mine]),
+        ("state change -> read", [(rd - at) * 1000 for _, at, _, rd in mine]),
+        ("request -> arrived", [(arr - by_seq[seq]) * 1000 for seq, _, arr, _ in mine]),
+        ("request -> read", [(rd - by_seq[seq]) * 1000 for seq, _, _, rd in mine]),
+    )
+    for name, values in rows:
         values.sort()
         over = sum(1 for v in values if v > GOAL_MS) / max(1, len(values))
-        print(f"  {name:22s} p50 {pct(values, 50):7.2f} ms  p99 {pct(values, 99):7.2f} ms  "
+        print(f"  {name:24s} p50 {pct(values, 50):7.2f} ms  p99 {pct(values, 99):7.2f} ms  "
               f"max {values[-1]:7.2f} ms  > {GOAL_MS:.0f} ms: {over:.2%}")  # fmt: skip
 
 
@@ -345,11 +354,17 @@ def main() -> None:
     parser.add_argument("--profile", help="collapsed-stack file of the server (py-spy)")
     parser.add_argument("--slow-path", action="store_true",
                         help="no frames written straight to the transports (the A/B)")  # fmt: skip
+    parser.add_argument("--python-fanout", action="store_true",
+                        help="no native multi-threaded fan-out (the A/B)")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
-        server, procs, peers = start(Path(tmp), args.slow_path)
+        server, procs, peers = start(Path(tmp), args.slow_path, args.python_fanout)
         try:
-            path = "slow path: queue + task per client" if args.slow_path else "fast path"
+            path = (
+                "slow path: queue + task per client"
+                if args.slow_path
+                else "fast path, " + ("Python writes" if args.python_fanout else "native fan-out")
+            )
             print(f"event delivery: agent state change -> {args.clients} WebSockets "
                   f"(goal p99 <= {GOAL_MS:.0f} ms; {path})")  # fmt: skip
             delivery(server, args.clients, args.procs, args.changes, args.interval, args.profile)

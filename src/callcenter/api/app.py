@@ -34,6 +34,7 @@ from callcenter.api.routes import (
 from callcenter.api.stream import EventHub
 from callcenter.api.ui import mount_ui
 from callcenter.api.webhooks import WebhookDispatcher
+from callcenter.native.fanout import Fanout
 
 DESCRIPTION = """The call center's CTI API: accounts and roles, agent and supervisor operations,
 administration, and the event stream. Authenticate with `POST /api/v1/auth/login` (session
@@ -42,7 +43,7 @@ Mutating requests accept an `Idempotency-Key` header."""
 
 
 def create_app(deps: ApiDeps) -> FastAPI:
-    hub = EventHub(deps.wall, deps.settings.ws_queue_size)
+    hub = EventHub(deps.wall, deps.settings.ws_queue_size, Fanout.load())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -25,7 +25,8 @@ from callcenter.storage.repos.settings import ScheduleRecord
 from callcenter.storage.repos.telephony import TrunkRecord
 from callcenter.storage.store import Storage
 
-EventListener = Callable[[int, str, dict[str, Any], str | None, int | None], None]
+# (seq, type, payload, call_id, agent_id, at: when the event happened, as in the event log)
+EventListener = Callable[[int, str, dict[str, Any], str | None, int | None, datetime], None]
 
 
 class CallLeg(Protocol):

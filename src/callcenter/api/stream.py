@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from callcenter.api.business_events import CUSTOMER_EVENTS, TICKET_EVENTS
+from callcenter.native.fanout import Fanout
 from callcenter.storage.repos.events import EventRecord
 
 
@@ -95,6 +96,14 @@ class FrameSink(Protocol):
 
     def write(self, frame: bytes) -> bool:
         """Write one whole frame if ``ready`` (True), else nothing (False); never blocks."""
+
+    def direct_fd(self) -> int:
+        """The socket's file descriptor when bytes may go straight to it now (open, nothing
+        buffered before them), else -1."""
+
+    def finish(self, frame: bytes, sent: int) -> None:
+        """After a direct send that took ``sent`` bytes of ``frame`` (or -errno): hand the
+        rest to the transport (which buffers it, or reports the broken connection)."""
 
 
 def _agent_of(ev: StreamEvent) -> str | None:
@@ -171,9 +180,10 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self, wall: Any, queue_size: int = 1000) -> None:
+    def __init__(self, wall: Any, queue_size: int = 1000, fanout: Fanout | None = None) -> None:
         self.wall = wall
         self.queue_size = queue_size
+        self.fanout = fanout  # the native multi-socket send, when built (see ``publish``)
         self.subscribers: set[Subscription] = set()
         self.last_seq = 0
         self.closed = False
@@ -185,12 +195,35 @@ class EventHub:
         payload: dict[str, Any],
         call_id: str | None,
         agent_id: int | None,
+        at: datetime | None = None,
     ) -> None:
-        """The ``ContactCenter.listeners`` callback."""
+        """The ``ContactCenter.listeners`` callback. ``at``: when the event happened (the event
+        log's time, so a live message is the same as its replay); now when not given."""
         self.last_seq = max(self.last_seq, seq)
-        ev = StreamEvent(seq, kind, self.wall(), call_id, agent_id, payload)
+        ev = StreamEvent(seq, kind, self.wall() if at is None else at, call_id, agent_id, payload)
+        fanout = self.fanout
+        if fanout is None:
+            for sub in list(self.subscribers):
+                sub.offer(ev)
+            return
+        direct: list[tuple[Subscription, FrameSink]] = []
+        fds: list[int] = []
         for sub in list(self.subscribers):
+            sink = sub.sink
+            if sink is not None and ev.seq > sub.last and sub.visibility.allows(ev):
+                fd = sink.direct_fd()
+                if fd >= 0:
+                    direct.append((sub, sink))
+                    fds.append(fd)
+                    continue
             sub.offer(ev)
+        if direct:
+            frame = ev.frame
+            whole = len(frame)
+            for (sub, sink), sent in zip(direct, fanout.send(fds, frame), strict=True):
+                sub.last = ev.seq
+                if sent != whole:
+                    sink.finish(frame, sent)
 
     def subscribe(self, visibility: Visibility, *, closable: bool = True) -> Subscription:
         """A subscriber; ``closable=False`` for in-process ones the server stops itself

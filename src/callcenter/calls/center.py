@@ -98,8 +98,10 @@ class ContactCenter:
         self.calls_out: dict[str, OutboundCall] = {}  # internal calls / click-to-dial
         self.outbound_seq = 0
         # Called with every event once it is in the event log: (seq, type, payload, call_id,
-        # agent_id). The API's WebSocket stream and webhooks subscribe here.
-        self.listeners: list[Callable[[int, str, dict[str, Any], str | None, int | None], None]]
+        # agent_id, at). The API's WebSocket stream and webhooks subscribe here.
+        self.listeners: list[
+            Callable[[int, str, dict[str, Any], str | None, int | None, datetime], None]
+        ]
         self.listeners = []
 
     def recording_policy(self, queue_id: str) -> str:
@@ -247,14 +249,15 @@ class ContactCenter:
         cid = cid if isinstance(cid, str) else None
         agent = payload.get("agent_id")
         agent_id = int(agent) if isinstance(agent, str) and agent.isdigit() else None
-        events = self.store.sync.events
-        written = self.store.write(events.append, kind, payload, datetime.now(UTC),
+        events, at = self.store.sync.events, datetime.now(UTC)
+        written = self.store.write(events.append, kind, payload, at,
                                    call_id=cid, agent_id=agent_id)  # fmt: skip
-        written.add_done_callback(functools.partial(self._recorded, kind, payload, cid, agent_id))
+        done = functools.partial(self._recorded, kind, payload, cid, agent_id, at)
+        written.add_done_callback(done)
 
     def _recorded(
         self, kind: str, payload: dict[str, Any], call_id: str | None, agent_id: int | None,
-        written: asyncio.Future[int],
+        at: datetime, written: asyncio.Future[int],
     ) -> None:  # fmt: skip
         if written.cancelled():
             return
@@ -265,7 +268,7 @@ class ContactCenter:
         seq = written.result()
         for listener in self.listeners:
             try:
-                listener(seq, kind, payload, call_id, agent_id)
+                listener(seq, kind, payload, call_id, agent_id, at)
             except Exception:
                 log.exception("center.listener_failed", event=kind)
 

@@ -161,7 +161,9 @@ class FakeCenter:
         self.answer_modes: dict[str, str] = {}
         self.calls_out: dict[str, FakeCall] = {}
         self.dialled: list[tuple[str | None, str, str]] = []
-        self.listeners: list[Callable[[int, str, dict[str, Any], str | None, int | None], None]]
+        self.listeners: list[
+            Callable[[int, str, dict[str, Any], str | None, int | None, datetime], None]
+        ]
         self.listeners = []
         self.clock = 1000.0
         self.applied: list[Output] = []
@@ -203,16 +205,12 @@ class FakeCenter:
     async def _record(
         self, kind: str, payload: dict[str, Any], call_id: str | None, agent_id: int | None
     ) -> None:
+        at = datetime.now(UTC)
         seq = await self.store.run(
-            self.store.sync.events.append,
-            kind,
-            payload,
-            datetime.now(UTC),
-            call_id=call_id,
-            agent_id=agent_id,
+            self.store.sync.events.append, kind, payload, at, call_id=call_id, agent_id=agent_id
         )
         for listener in self.listeners:
-            listener(seq, kind, payload, call_id, agent_id)
+            listener(seq, kind, payload, call_id, agent_id, at)
 
 
 class CountingCredentials(CredentialCache):

@@ -193,11 +193,15 @@ async def test_resume_then_live_on_the_fast_path(db_url: str, unused_tcp_port: i
         assert (await hello(ws))["last_seq"] == replayed[-1]["seq"]
         await until(lambda: all(sub.sink is not None for sub in streams(s.hub)), "fast path")
         await s.record(Offered("1001", "call-3"), Talking("call-3"))
-        live = [json.loads(raw) for raw in await read_until(ws, "Talking")]
+        live_raw = await read_until(ws, "Talking")
+        live = [json.loads(raw) for raw in live_raw]
         assert [m["call_id"] for m in live] == ["call-3", "call-3"]
         seqs = [m["seq"] for m in first + replayed + live]
         assert seqs == sorted(set(seqs)) and seqs[0] > 0
         await ws.close()
+        again = await s.connect("admin", since=replayed[-1]["seq"])
+        assert await read_until(again, "Talking") == live_raw  # a live message == its replay
+        await again.close()
 
 
 async def test_a_client_that_stops_reading_is_queued_then_closed_4008(

@@ -126,6 +126,8 @@ class TransportSink:
     def __init__(self, proto: WebSocketsSansIOProtocol) -> None:
         self.proto = proto
         self.transport = proto.transport
+        sock = self.transport.get_extra_info("socket")
+        self.fd: int = sock.fileno() if sock is not None else -1
 
     @classmethod
     def of(cls, ws: WebSocket) -> TransportSink | None:
@@ -161,6 +163,15 @@ class TransportSink:
             return False
         t.write(frame)
         return True
+
+    def direct_fd(self) -> int:
+        p, t = self.proto, self.transport
+        if p.close_sent or p.disconnected or t.is_closing() or t.get_write_buffer_size():
+            return -1  # (bytes in the transport's buffer must go first: no direct send)
+        return self.fd
+
+    def finish(self, frame: bytes, sent: int) -> None:
+        self.transport.write(frame[sent:] if sent > 0 else frame)
 
 
 class _Stream:
