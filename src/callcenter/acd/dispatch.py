@@ -72,6 +72,18 @@ def rank_for_entry(
     return chosen, explanation
 
 
+def rank_alone(
+    queue: QueueState, agent: Agent, item: Score, entry: Entry, available: str, heads: list[Head]
+) -> tuple[list[Agent], Explanation]:
+    """What :func:`rank_for_entry` answers when ``agent`` (whose pool item is ``item``) is the
+    only idle member of ``queue`` that may take ``entry``: that agent, one candidate."""
+    explanation = Explanation.deferred(
+        _explain, available, queue.config.strategy, queue.queue_id, entry.level, 1, [item],
+        entry.declined, heads,
+    )  # fmt: skip
+    return [agent], explanation
+
+
 def _explain(
     available: str | None,
     strategy: Strategy,

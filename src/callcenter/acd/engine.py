@@ -35,7 +35,7 @@ from callcenter.acd.model import (
     OverflowReason,
     Presence,
 )
-from callcenter.acd.pools import IdlePool
+from callcenter.acd.pools import IdlePool, KeyedPool, Score
 from callcenter.acd.state import Agent, Entry, EntryState, QueueState, TimerKind, Timers
 from callcenter.acd.strategies import id_key
 
@@ -423,9 +423,28 @@ class Engine:
                 break
             best, heads = found
             queue, entry = best.queue, best.entry
-            pool = self._pool(queue)
-            ranked = dispatch.rank_for_entry(
-                queue, pool, entry, self._agents, self._rng, agent_id, heads
-            )
-            assert ranked is not None  # the agent itself is an idle eligible member
+            item = self._alone(agent, queue, entry.level)
+            if item is not None:
+                ranked = dispatch.rank_alone(queue, agent, item, entry, agent_id, heads)
+            else:
+                pool = self._pool(queue)
+                found_ranked = dispatch.rank_for_entry(
+                    queue, pool, entry, self._agents, self._rng, agent_id, heads
+                )
+                assert found_ranked is not None  # the agent itself is an idle eligible member
+                ranked = found_ranked
             self._offer(queue, entry, *ranked, now, out)
+
+    def _alone(self, agent: Agent, queue: QueueState, level: int) -> Score | None:
+        """The agent's item in the queue's pool if it would be the pool's only member that may
+        take a caller of relaxation ``level``: it is the one fresh agent, not pooled there, and
+        nobody idle before it qualifies. The ranking is then known without the pool (adding the
+        agent only to take it out again). Keyed pools only: a rotating pool's order also
+        depends on its pivot (and the random strategy's draw)."""
+        fresh, queue_id = self._fresh, queue.queue_id
+        if len(fresh) != 1 or agent.agent_id not in fresh or queue_id in agent.pooled:
+            return None
+        idle = queue.idle
+        if type(idle) is not KeyedPool or idle.count(level) != 0:
+            return None
+        return queue.ranking.item(agent, agent.fit[queue_id])
