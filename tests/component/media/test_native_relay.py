@@ -15,6 +15,7 @@ from callcenter.media.codec import PCMU
 from callcenter.media.engine import MediaEngine
 from callcenter.media.rtcp import LegRtcp
 from callcenter.rtp.packet import RtpPacket
+from callcenter.rtp.rtcp import ReceiverReport, ReportBlock, SenderReport, parse_rtcp
 
 from .conftest import port_base
 from .phone import Phone, open_phone, wait_for
@@ -189,3 +190,48 @@ def test_native_statistics_equal_the_python_ones(monkeypatch: pytest.MonkeyPatch
     assert active == leg.rx.active_ssrc == 0xCD
     assert from_c == leg.rx.sources
     assert leg.rx.sources[0xCD].received > 1000
+
+
+async def test_rtcp_reports_of_a_native_pair_carry_its_statistics(tmp_path: Path) -> None:
+    """Reports are built in Python from the native statistics, and the A.3 interval state a
+    report moves goes back to the native side: the next report's fraction lost is fresh."""
+    base = port_base() + 60
+    eng = MediaEngine(base, base + 59, cache_dir=tmp_path, rtcp_interval=0.2, native_relay="on")
+    try:
+        a, b, ea, _ = await _call(eng)
+        rtcp = await open_phone()
+        theirs = ReceiverReport(0x9999, (ReportBlock(ea.sender.ssrc, 0, 0, 0, 0),))
+        rtcp.send(theirs.serialize(), (HOST, ea.local_port + 1))  # latches ea's RTCP here
+        await wait_for(lambda: ea.rtcp_in == 1)
+        assert ea.native is not None
+        for k in range(100):
+            packet = a.packet(PCMU, b"\xff" * 160)
+            a.ts += 160
+            if k % 10 != 5:  # 10 of 100 never leave
+                a.send(packet, (HOST, ea.local_port))
+        await wait_for(lambda: len(b.received) == 90)
+
+        def blocks() -> list[ReportBlock]:
+            return [
+                blk
+                for d in rtcp.received
+                for p in parse_rtcp(d)
+                if isinstance(p, ReceiverReport | SenderReport)
+                for blk in p.reports
+                if blk.ssrc == a.ssrc
+            ]
+
+        await wait_for(lambda: any(blk.cumulative_lost == 10 for blk in blocks()))
+        first = next(blk for blk in blocks() if blk.cumulative_lost == 10)
+        assert first.fraction_lost > 0
+        for _ in range(20):  # no loss now: the next block's interval starts after the first
+            packet = a.packet(PCMU, b"\xff" * 160)
+            a.ts += 160
+            a.send(packet, (HOST, ea.local_port))
+        await wait_for(lambda: any(blk.highest_sequence == a.seq - 1 for blk in blocks()))
+        last = next(blk for blk in blocks() if blk.highest_sequence == a.seq - 1)
+        assert last.cumulative_lost == 10 and last.fraction_lost == 0
+        assert ea.native is not None  # reports never took the pair back
+        _close(a, b, rtcp)
+    finally:
+        await eng.close()

@@ -237,9 +237,11 @@ class NativeRelay:
             self.lib.ccr_get(self._h, ep.native_slot, ep.native_side, ctypes.byref(state))
             ep.native_absorb(state)
             result = fn()
-            if ep.rtcp is not None:
+            if ep.rtcp is not None:  # the A.3 priors a report moved, for the native sources
+                rx = ep.rtcp.rx.sources
+                native = (state.src[k].ssrc for k in range(MAX_SRC))
                 back = new_leg()
-                stats_to_c(ep.rtcp.rx.sources, None, back)
+                stats_to_c({c: rx[c] for c in native if c >= 0 and c in rx}, None, back)
                 self.lib.ccr_set_priors(self._h, ep.native_slot, ep.native_side, back)
         finally:
             self.lib.ccr_unlock(self._h)
