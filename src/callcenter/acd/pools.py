@@ -8,13 +8,17 @@ id last: ``(-preferred skills, *strategy key, len(id), id)``; lower wins. Counts
 dict of members per level).
 
 * :class:`KeyedPool` serves the strategies whose key does not change while the agent stays idle
-  (longest idle, fewest calls, least talk time, skill level first, ring all): a binary heap per
-  level. Adding is a ``heappush`` (one or two comparisons for the usual growing keys); removing
-  is lazy, O(1): an item is live while it is the agent's current item (by identity); stale items
-  are dropped when they reach the top, or all at once when they outnumber the live ones twice
-  (amortised O(1)). The best k are popped and pushed back: O(k log n). Sorted lists with eager
-  removal were measured too: an agent who takes a call leaves 16 pools in the benchmark, and 16
-  bisections cost more than 16 dict deletions.
+  (longest idle, fewest calls, least talk time, skill level first, ring all): per level a short
+  sorted *front* list and a binary heap, every front item before every heap item. Adding is a
+  ``heappush`` (one or two comparisons for the usual growing keys), or a bisection into the
+  front when the item comes before the front's last; removing is lazy, O(1): an item is live
+  while it is the agent's current item (by identity); stale items are dropped when a read meets
+  them, or all at once when they outnumber the live ones twice (amortised O(1)). Reading the best
+  k walks the front and moves heap items to its end only when it runs short, so a caller's
+  decision reads the few best without popping and pushing them back (a read across several
+  levels first returns the fronts to their heaps). Sorted lists with eager removal were measured
+  too: an agent who takes a call leaves 16 pools in the benchmark, and 16 bisections cost more
+  than 16 dict deletions.
 * :class:`RotatingPool` serves round robin and random, whose order turns around a pivot that
   moves with every decision: a sorted list per level of ``(-preferred, len(id), id)``; the order
   starts after the queue's last offered agent (round robin) or at a uniformly drawn agent
@@ -79,21 +83,34 @@ class _Levels:
 
 
 class KeyedPool(_Levels):
-    """Binary heaps per level with lazy deletion, for keys fixed while the agent is idle."""
+    """A sorted front and a binary heap per level, lazy deletion, for keys fixed while the
+    agent is idle."""
 
-    __slots__ = ("heaps",)
+    __slots__ = ("fronts", "heaps")
 
     def __init__(self, levels: int) -> None:
         super().__init__(levels)
         self.heaps: list[list[Score]] = [[] for _ in range(levels)]
+        self.fronts: list[list[Score]] = [[] for _ in range(levels)]  # before every heap item
 
     def add(self, agent_id: str, level: int, item: Score) -> None:
-        members, heap = self.members[level], self.heaps[level]
+        members, heap, front = self.members[level], self.heaps[level], self.fronts[level]
         members[agent_id] = item
-        heapq.heappush(heap, item)
-        if len(heap) > 2 * len(members) + _STALE_SLACK:
+        if front and item < front[-1]:
+            insort(front, item)
+        else:
+            heapq.heappush(heap, item)
+        if len(heap) + len(front) > 2 * len(members) + _STALE_SLACK:
             heap[:] = members.values()  # the live items: each member's current one
             heapq.heapify(heap)
+            front.clear()
+
+    def _unfront(self, level: int) -> None:
+        """Return the level's front to its heap (reads across levels merge the heaps)."""
+        front, heap = self.fronts[level], self.heaps[level]
+        for item in front:
+            heapq.heappush(heap, item)
+        front.clear()
 
     def remove(self, agent_id: str, level: int) -> None:
         del self.members[level][agent_id]  # its heap item goes stale
@@ -102,7 +119,10 @@ class KeyedPool(_Levels):
         """Pops the best live items (stale ones met on the way are dropped for good), then
         pushes them back: O((want + missers) log n)."""
         if max_level == 0 or len(self.heaps) == 1:
-            return _top_of(self.heaps[0], self.members[0], want, declined)
+            return _top_of(self.fronts[0], self.heaps[0], self.members[0], want, declined)
+        for level in range(max_level + 1):
+            if self.fronts[level]:
+                self._unfront(level)
         levels = list(zip(self.heaps[: max_level + 1], self.members, strict=False))
         taken: list[tuple[list[Score], Score]] = []
         fresh = 0
@@ -124,22 +144,31 @@ class KeyedPool(_Levels):
 
 
 def _top_of(
-    heap: list[Score], live: dict[float | str, Score], want: int, declined: Set[str]
+    front: list[Score],
+    heap: list[Score],
+    live: dict[float | str, Score],
+    want: int,
+    declined: Set[str],
 ) -> list[Score]:
-    """KeyedPool.top of one level."""
+    """KeyedPool.top of one level: the front in order, then heap items moved to its end (the
+    heap's smallest comes after every front item); stale items met are dropped for good."""
     pop = heapq.heappop
     taken: list[Score] = []
-    fresh = 0
+    fresh = i = 0
     while fresh < want:
-        while heap and live.get(heap[0][-1]) is not heap[0]:
-            pop(heap)
-        if not heap:
-            break
-        item = pop(heap)
+        if i == len(front):
+            while heap and live.get(heap[0][-1]) is not heap[0]:
+                pop(heap)
+            if not heap:
+                break
+            front.append(pop(heap))
+        item = front[i]
+        if live.get(item[-1]) is not item:
+            del front[i]
+            continue
         taken.append(item)
         fresh += item[-1] not in declined
-    for item in taken:
-        heapq.heappush(heap, item)
+        i += 1
     return taken
 
 

@@ -84,6 +84,38 @@ def test_keyed_pool_top_reads_until_enough_did_not_miss(
     assert pool.top(max_level, ALL, frozenset(), turn) == ranking  # nothing was lost
 
 
+@settings(max_examples=300)
+@given(
+    ops=ops_st,
+    reads=st.dictionaries(
+        st.integers(0, 120), st.tuples(st.integers(0, LEVELS - 1), st.integers(1, 4)), max_size=12
+    ),
+)
+def test_keyed_pool_reads_between_changes_keep_the_order(
+    ops: list[tuple[str, int, int, int]], reads: dict[int, tuple[int, int]]
+) -> None:
+    """Reads move the best items to a level's front; adds and removes after them (an item
+    before the front's last goes into the front) keep every read the sorted live items."""
+    pool = KeyedPool(LEVELS)
+    live: dict[str, tuple[int, Score]] = {}
+    turn = Turn(None, random.Random(0))
+    for n, (agent, level, preferred, key) in enumerate(ops):
+        if n in reads:
+            max_level, want = reads[n]
+            ranking = sorted(item for lv, item in live.values() if lv <= max_level)
+            assert pool.top(max_level, want, frozenset(), turn) == ranking[:want]
+        if agent in live:
+            pool.remove(agent, live.pop(agent)[0])
+        else:
+            item: Score = (-preferred, key, *sort_id(agent))
+            pool.add(agent, level, item)
+            live[agent] = (level, item)
+    for max_level in range(LEVELS):
+        ranking = sorted(item for lv, item in live.values() if lv <= max_level)
+        assert pool.top(max_level, ALL, frozenset(), turn) == ranking
+    assert pool.count(LEVELS - 1) == len(live)
+
+
 def test_keyed_pool_drops_stale_items_in_bulk() -> None:
     pool = KeyedPool(1)
     pool.add("1", 0, (0, 1.0, 1, "1"))
