@@ -34,6 +34,7 @@ RULE_AGENT = "agent available: highest priority, then longest waiting, then queu
 RULE_AGENT_THEN_CALLER = f"{RULE_AGENT}; then {RULE_CALLER}"
 
 _order = attrgetter("order")
+_turn = tuple.__new__  # Turn(rr_last, rng) without the NamedTuple's Python-level __new__
 
 
 def rank_for_entry(
@@ -59,7 +60,8 @@ def rank_for_entry(
     declined = entry.declined
     offer_all = queue.ranking.offer_all
     # enough of the ranking to know the best EXPLAIN_TOP once missers are moved last
-    items = pool.top(level, count if offer_all else EXPLAIN_TOP, declined, Turn(queue.rr_last, rng))
+    turn = _turn(Turn, (queue.rr_last, rng))
+    items = pool.top(level, count if offer_all else EXPLAIN_TOP, declined, turn)
     if declined:  # a stable partition: the key's first field is "missed this caller"
         items = [i for i in items if i[-1] not in declined] + [
             i for i in items if i[-1] in declined
