@@ -94,16 +94,23 @@ class KeyedPool(_Levels):
         self.fronts: list[list[Score]] = [[] for _ in range(levels)]  # before every heap item
 
     def add(self, agent_id: str, level: int, item: Score) -> None:
-        members, heap, front = self.members[level], self.heaps[level], self.fronts[level]
+        members, front = self.members[level], self.fronts[level]
         members[agent_id] = item
         if front and item < front[-1]:
             insort(front, item)
+            grown = front
         else:
-            heapq.heappush(heap, item)
-        if len(heap) + len(front) > 2 * len(members) + _STALE_SLACK:
-            heap[:] = members.values()  # the live items: each member's current one
-            heapq.heapify(heap)
-            front.clear()
+            grown = self.heaps[level]
+            heapq.heappush(grown, item)
+        if len(grown) > 2 * len(members) + _STALE_SLACK:  # bounds the front and the heap
+            self._rebuild(level)
+
+    def _rebuild(self, level: int) -> None:
+        """Only the live items (each member's current one), all in the heap."""
+        heap = self.heaps[level]
+        heap[:] = self.members[level].values()
+        heapq.heapify(heap)
+        self.fronts[level].clear()
 
     def _unfront(self, level: int) -> None:
         """Return the level's front to its heap (reads across levels merge the heaps)."""
