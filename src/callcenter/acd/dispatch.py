@@ -26,7 +26,7 @@ from typing import Literal
 from callcenter.acd.events import EXPLAIN_TOP, Explanation, ScoredCandidate
 from callcenter.acd.model import Strategy
 from callcenter.acd.pools import IdlePool, Score, Turn
-from callcenter.acd.state import Agent, Entry, Head, QueueState
+from callcenter.acd.state import Agent, Entry, Head, QueueState, Served
 
 RULE_CALLER = "caller waiting: idle eligible agents ranked by strategy; preferred skills first; "
 RULE_CALLER += "agents who missed this caller last"
@@ -114,14 +114,14 @@ def _scored(item: Score, declined: Set[str]) -> ScoredCandidate:
 
 
 def best_entry_for_agent(
-    served: tuple[tuple[QueueState, int, tuple[int, int]], ...],
+    served: tuple[Served, ...],
 ) -> tuple[Head, list[Head]] | None:
     """The caller an available agent should take under the cross-queue rule, if any, and the
     heads of the agent's queues that were compared (``served``: the agent's queues, levels)."""
     best: Head | None = None
     best_order: tuple[int, float, int, int] | None = None
     found: list[Head] = []
-    for queue, level, _ in served:
+    for queue, level, _, _ in served:
         # the cached head, while still in line (the usual case); False: nothing cached, None:
         # nobody in the queue admits an agent of this level
         head: Head | Literal[False] | None = queue.heads.get(level, False)

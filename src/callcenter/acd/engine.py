@@ -36,7 +36,15 @@ from callcenter.acd.model import (
     Presence,
 )
 from callcenter.acd.pools import IdlePool, KeyedPool, Score
-from callcenter.acd.state import Agent, Entry, EntryState, QueueState, TimerKind, Timers
+from callcenter.acd.state import (
+    Agent,
+    Entry,
+    EntryState,
+    QueueState,
+    Served,
+    TimerKind,
+    Timers,
+)
 from callcenter.acd.strategies import id_key
 
 ACD_ACTOR = "acd"
@@ -94,15 +102,16 @@ class Engine:
             out.extend(self._advance(now))
         return out
 
-    def _served(self, agent: Agent) -> tuple[tuple[QueueState, int, tuple[int, int]], ...]:
-        """(queue, eligibility level, fit) of each queue the agent serves."""
+    def _served(self, agent: Agent) -> tuple[Served, ...]:
+        """(queue, eligibility level, fit, pooled value) of each queue the agent serves."""
         served = agent.served
         if served is None:
             queues, fits = self._queues, agent.fit
-            served = agent.served = tuple(
-                (queues[queue_id], level, fits[queue_id])
-                for queue_id, level in agent.levels.items()
-            )
+            built: list[Served] = []
+            for queue_id, level in agent.levels.items():
+                queue = queues[queue_id]
+                built.append((queue, level, fits[queue_id], (queue.idle, level)))
+            served = agent.served = tuple(built)
         return served
 
     def _pool_fresh(self) -> None:
@@ -113,12 +122,11 @@ class Engine:
             served = agent.served
             if served is None:
                 served = self._served(agent)
-            for queue, level, fit in served:  # QueueState.pool, inlined
+            for queue, level, fit, slot in served:  # QueueState.pool, inlined
                 queue_id = queue.queue_id
                 if queue_id not in pooled:
-                    idle = queue.idle
-                    idle.add(agent_id, level, queue.ranking.item(agent, fit))
-                    pooled[queue_id] = (idle, level)
+                    slot[0].add(agent_id, level, queue.ranking.item(agent, fit))
+                    pooled[queue_id] = slot
         self._fresh.clear()
 
     def _pool(self, queue: QueueState) -> IdlePool:
@@ -175,10 +183,10 @@ class Engine:
         if ready != agent.in_ready:
             agent.in_ready = ready
             if ready:
-                for queue, _, _ in self._served(agent):
+                for queue, _, _, _ in self._served(agent):
                     queue.ready.add(agent_id)
             else:
-                for queue, _, _ in self._served(agent):
+                for queue, _, _, _ in self._served(agent):
                     queue.ready.discard(agent_id)
         if available:
             self._dirty_agents.add(agent_id)

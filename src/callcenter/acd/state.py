@@ -58,9 +58,10 @@ class Agent:
     fit: dict[str, tuple[int, int]] = field(default_factory=dict)  # queue -> (preferred, levels)
     sort_id: tuple[int, str] = (0, "")  # numeric order of digit ids: "9" before "10"
     queues: frozenset[str] | None = None  # memberships; None: every queue by skills
-    # (queue, eligibility level, fit) of every queue in ``levels``; None after a change of
-    # ``levels`` until Engine._served rebuilds it (the hot paths walk it, not the dicts)
-    served: tuple[tuple[QueueState, int, tuple[int, int]], ...] | None = None
+    # (queue, eligibility level, fit, its ``pooled`` value) of every queue in ``levels``; None
+    # after a change of ``levels`` or of a queue until Engine._served rebuilds it (the hot paths
+    # walk it, not the dicts; the pooled value is made once, not per idle period)
+    served: tuple[Served, ...] | None = None
 
     def __post_init__(self) -> None:
         self.sort_id = (len(self.agent_id), self.agent_id)
@@ -111,6 +112,8 @@ class Entry:
 
 _BEFORE_ALL = (float("-inf"), -1)  # before every (enqueued_at, seq)
 LineItem = tuple[float, int, int, Entry]  # (enqueued_at, seq, token, entry)
+# (queue, eligibility level, fit, the agent's ``pooled`` value there): see Agent.served
+Served = tuple["QueueState", int, tuple[int, int], tuple[IdlePool, int]]
 _COMPACT = 32  # gone items kept at the front of a line before it is compacted
 
 
