@@ -80,6 +80,12 @@ class RtpConfig(_Section):
     workers: int = Field(0, ge=0, le=64)  # 0: media runs in the server process
 
 
+class MediaConfig(_Section):
+    # plain bridged calls relayed by the native library (callcenter.media.native): auto = when
+    # it loads, else in Python; on = required (start fails without it); off = always Python
+    native_relay: Literal["auto", "on", "off"] = "auto"
+
+
 class WebConfig(_Section):
     host: str = "0.0.0.0"  # noqa: S104
     port: int = Field(8080, ge=1, le=65535)
@@ -98,6 +104,7 @@ class Config(_Section):
     server: ServerConfig = ServerConfig()
     sip: SipConfig = SipConfig()
     rtp: RtpConfig = RtpConfig()
+    media: MediaConfig = MediaConfig()
     web: WebConfig = WebConfig()
     database: DatabaseConfig = DatabaseConfig()
     ivr: IvrConfig = IvrConfig()

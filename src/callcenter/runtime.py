@@ -167,9 +167,11 @@ async def start_sip(config: Config, stack: SipStack) -> None:
 async def start_media(config: Config) -> LocalMedia | WorkerPool:
     """The media engine in this process (``rtp.workers`` 0) or one process per worker."""
     rtp, cache = config.rtp, config.server.data_dir / "prompts"
+    native = config.media.native_relay
     if rtp.workers == 0:
-        return LocalMedia(MediaEngine(rtp.port_min, rtp.port_max, cache_dir=cache))
-    pool = WorkerPool(rtp.workers, rtp.port_min, rtp.port_max, cache_dir=cache)
+        engine = MediaEngine(rtp.port_min, rtp.port_max, cache_dir=cache, native_relay=native)
+        return LocalMedia(engine)
+    pool = WorkerPool(rtp.workers, rtp.port_min, rtp.port_max, cache_dir=cache, native_relay=native)
     await pool.start()
     log.info("media.workers_started", workers=rtp.workers)
     return pool

@@ -10,6 +10,12 @@ def test_defaults_need_no_file() -> None:
     cfg = load_config(None, environ={})
     assert cfg.sip.port == 5060
     assert cfg.web.port == 8080
+    assert cfg.media.native_relay == "auto"
+
+
+def test_media_native_relay_from_the_environment() -> None:
+    cfg = load_config(None, environ={"CALLCENTER__MEDIA__NATIVE_RELAY": "off"})
+    assert cfg.media.native_relay == "off"
 
 
 def test_file_and_env_override(tmp_path: Path) -> None:
@@ -27,6 +33,7 @@ def test_file_and_env_override(tmp_path: Path) -> None:
         ("[sip]\nprot = 5060\n", "sip.prot: unknown key"),
         ("[rtp]\nport_min = 30000\nport_max = 20000\n", "rtp.port_min"),
         ('[server]\nlog_level = "loud"\n', "server.log_level"),
+        ('[media]\nnative_relay = "maybe"\n', "media.native_relay"),
         ("[sip\n", "not valid TOML"),
     ],
 )
