@@ -5,7 +5,8 @@ the demo data. A SIPp caller is talking to agent 1002 (a SIPp phone), so ``GET /
 a call to describe. 1,000 WebSocket clients connect to ``/api/v1/events/ws`` with the demo
 supervisor's bearer token (a supervisor in no queue sees every event, so every client gets every
 state change), spread over several client processes; each client is a plain socket read from
-one epoll loop per process. Agent 1001 then changes state (busy / ready through the API)
+one epoll loop per process that only takes each chunk with its times and parses the messages
+in the quiet moments between events. Agent 1001 then changes state (busy / ready through the API)
 ``--changes`` times, one change every ``--interval`` seconds; each change is one
 ``AgentStateChanged`` event delivered to all clients.
 
@@ -74,10 +75,21 @@ def client_process(url: str, token: str, count: int, pipe: Connection) -> None:
     by_fd = {c.sock.fileno(): c for c in clients}
     for fd in by_fd:
         poller.register(fd, select.EPOLLIN)
+    pending: set[_Client] = set()
     while not pipe.poll():
-        for fd, _ in poller.poll(0.05):
-            by_fd[fd].read()
+        ready = poller.poll(0.05)
+        for fd, _ in ready:
+            client = by_fd[fd]
+            if client.read():
+                pending.add(client)
+        if not ready:  # a quiet moment (between events): parse what was read, answer pings
+            for client in pending:
+                client.drain()
+            pending.clear()
     pipe.recv()  # "stop"
+    for client in clients:
+        client.read()
+        client.drain()
     events = []
     for client in clients:
         with contextlib.suppress(OSError):
@@ -122,42 +134,54 @@ class _Client:
         if b" 101 " not in status:
             raise RuntimeError(status.decode())
         self.messages: list[tuple[bytes, float, float]] = []
+        self.chunks: list[tuple[bytes, float, float]] = []
         while not self.messages:  # the hello
             self.read()
+            self.drain()
         self.messages.clear()
         self.sock.setblocking(False)
 
-    def read(self) -> None:
+    def read(self) -> bool:
+        """Take what arrived, with its times; parsed later (``drain``), off the hot path.
+        True when something was read."""
         try:
             data, anc, _, _ = self.sock.recvmsg(65536, 64)
         except BlockingIOError:
-            return
+            return False
         read = time.time()  # the wall clock: comparable with the server's and parent's
         arrived = read
         for level, kind, value in anc:
             if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
                 sec, nsec = struct.unpack("qq", value[:16])
                 arrived = sec + nsec / 1e9
+        self.chunks.append((data, arrived, read))
+        return True
+
+    def drain(self) -> None:
+        """Split what was read into messages (each with the times of the chunk that completed
+        it) and answer pings."""
         buf = self.buf
-        buf += data
-        while len(buf) >= 2:
-            opcode, n, at = buf[0] & 0x0F, buf[1] & 0x7F, 2
-            if n == 126:
-                if len(buf) < 4:
-                    return
-                n, at = int.from_bytes(buf[2:4], "big"), 4
-            elif n == 127:
-                if len(buf) < 10:
-                    return
-                n, at = int.from_bytes(buf[2:10], "big"), 10
-            if len(buf) < at + n:
-                return
-            payload = bytes(buf[at : at + n])
-            del buf[: at + n]
-            if opcode == 1:
-                self.messages.append((payload, arrived, read))
-            elif opcode == 9:  # ping: a pong, masked (zero key)
-                self.sock.send(bytes((0x8A, 0x80 | n)) + b"\0\0\0\0" + payload)
+        for data, arrived, read in self.chunks:
+            buf += data
+            while len(buf) >= 2:
+                opcode, n, at = buf[0] & 0x0F, buf[1] & 0x7F, 2
+                if n == 126:
+                    if len(buf) < 4:
+                        break
+                    n, at = int.from_bytes(buf[2:4], "big"), 4
+                elif n == 127:
+                    if len(buf) < 10:
+                        break
+                    n, at = int.from_bytes(buf[2:10], "big"), 10
+                if len(buf) < at + n:
+                    break
+                payload = bytes(buf[at : at + n])
+                del buf[: at + n]
+                if opcode == 1:
+                    self.messages.append((payload, arrived, read))
+                elif opcode == 9:  # ping: a pong, masked (zero key)
+                    self.sock.send(bytes((0x8A, 0x80 | n)) + b"\0\0\0\0" + payload)
+        self.chunks.clear()
 
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
