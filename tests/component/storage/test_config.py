@@ -29,6 +29,11 @@ def test_agent_with_skills_extension_and_user(skilled: Storage) -> None:
     )
     assert (agent.extension, agent.skills, agent.user_id) == ("8001", {"billing": 5}, user.id)
     assert skilled.agents.get_by_user(user.id) == agent
+    assert skilled.agents.id_of_user(user.id) == (1001, True)
+    skilled.agents.update(1001, enabled=False)
+    assert skilled.agents.id_of_user(user.id) == (1001, False)
+    skilled.agents.update(1001, enabled=True)
+    assert skilled.agents.id_of_user(user.id + 1) is None
     again = skilled.agents.set_skills(1001, {"billing": 2, "repair": 7})
     assert again.skills == {"billing": 2, "repair": 7}
     skilled.agents.set_wrapup(1001, 45)

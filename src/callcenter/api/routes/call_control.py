@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from callcenter.acd.model import Activity
 from callcenter.api.errors import ERROR_RESPONSES, ApiError
-from callcenter.api.routes.agent import own_agent, view_or_none
+from callcenter.api.routes.agent import own_agent, own_agent_id, view_or_none
 from callcenter.api.schemas import Body, Name, Ok
 from callcenter.api.security import AGENT, SUPERVISOR, Ctx, require
 from callcenter.calls.control import CallControl, ControlError
@@ -68,8 +68,7 @@ def call_key(call_id: str) -> str:
 
 
 async def my_call(ctx: Ctx) -> tuple[str, CallControl]:
-    agent = await own_agent(ctx)
-    agent_id = str(agent.agent_id)
+    agent_id = await own_agent_id(ctx)
     view = view_or_none(ctx, agent_id)
     if view is None:
         raise ApiError(409, "not_logged_in", f"agent {agent_id} is not logged in")

@@ -167,6 +167,15 @@ class AgentRepo(Repo):
             row = s.scalar(select(Agent).where(Agent.user_id == user_id))
             return None if row is None else _agent_record(s, row)
 
+    def id_of_user(self, user_id: int) -> tuple[int, bool] | None:
+        """(agent id, enabled) of the user's agent, or None: one light query for the API's
+        per-request "which agent am I" (``get_by_user`` also loads skills and extension)."""
+        with self._db.transaction() as s:
+            row = s.execute(
+                select(Agent.agent_id, Agent.enabled).where(Agent.user_id == user_id)
+            ).first()
+            return None if row is None else (int(row[0]), bool(row[1]))
+
     def all(self) -> list[AgentRecord]:
         with self._db.transaction() as s:
             rows = list(s.scalars(select(Agent).order_by(Agent.agent_id)))

@@ -237,14 +237,20 @@ class TokenRepo(Repo):
         """The live token and its enabled user, touching ``last_used_at`` (at most once per
         ``TOUCH_EVERY``: a write per API request was most of a hot route's cost); None
         otherwise."""
-        with self._db.transaction() as s:
-            row = s.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-            if row is None or row.revoked_at is not None:
+        with self._db.transaction() as s:  # the token and its user in one query
+            found = s.execute(
+                select(ApiToken, User)
+                .join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash == token_hash(token))
+            ).first()
+            if found is None:
+                return None
+            row, user = found
+            if row.revoked_at is not None:
                 return None
             if row.expires_at is not None and row.expires_at <= now:
                 return None
-            user = s.get(User, row.user_id)
-            if user is None or not user.enabled:
+            if not user.enabled:
                 return None
             if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
                 row.last_used_at = now
