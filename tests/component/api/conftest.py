@@ -285,3 +285,12 @@ def api(db_url: str) -> Iterator[Api]:
     with TestClient(app) as client:
         yield Api(client, store, center, creds)
     store.close()
+
+
+async def until(pred: Callable[[], bool], what: str) -> None:
+    """Wait (up to 10 s, on the running loop) until ``pred()`` holds."""
+    for _ in range(500):
+        if pred():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not met: {what}")

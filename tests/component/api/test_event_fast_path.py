@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +25,7 @@ from callcenter.api import start_api, stop_api
 from callcenter.api.routes import events
 from callcenter.api.stream import EventHub, Subscription, text_frame
 
-from .conftest import PASSWORDS, FakeCenter, build
+from .conftest import PASSWORDS, FakeCenter, build, until
 
 
 @dataclass
@@ -70,14 +70,6 @@ class Served:
         for ev in evs:
             self.center.record_event(ev)
             await until(lambda: not self.center.tasks, "event recorded")
-
-
-async def until(pred: Callable[[], bool], what: str) -> None:
-    for _ in range(500):
-        if pred():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not met: {what}")
 
 
 @asynccontextmanager

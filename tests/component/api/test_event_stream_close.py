@@ -8,7 +8,6 @@ a keep-alive failed would keep its subscription for the whole test (and hang the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -19,7 +18,7 @@ from callcenter.api import start_api, stop_api
 from callcenter.api.routes import events
 from callcenter.api.stream import EventHub
 
-from .conftest import PASSWORDS, Api, build
+from .conftest import PASSWORDS, Api, build, until
 from .test_events import login
 
 
@@ -50,14 +49,6 @@ def test_a_closed_client_is_unsubscribed_at_once(api: Api) -> None:
         msg = stays.receive_json()
         assert msg["type"] == "AgentStateChanged" and msg["payload"]["agent_id"] == "1001"
     api.wait(lambda: streams(hub) == 0)
-
-
-async def until(pred: Callable[[], bool], what: str) -> None:
-    for _ in range(500):
-        if pred():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not met: {what}")
 
 
 async def test_a_real_server_notices_closes_and_stops_with_clients_connected(
