@@ -19,6 +19,7 @@ from callcenter.rtp.rtcp import ReceiverReport, ReportBlock, SenderReport, parse
 
 from .conftest import port_base
 from .phone import Phone, open_phone, wait_for
+from .test_relay import _call
 
 HOST = "127.0.0.1"
 
@@ -33,16 +34,6 @@ async def eng(tmp_path: Path):  # type: ignore[no-untyped-def]
     yield e
     await e.close()
     assert e.pool.in_use == 0
-
-
-async def _call(engine: MediaEngine):  # type: ignore[no-untyped-def]
-    a, b = await open_phone(), await open_phone()
-    ea = await engine.create_endpoint("call-1", HOST)
-    eb = await engine.create_endpoint("call-1b", HOST)
-    engine.set_remote(ea, HOST, a.port, PCMU)
-    engine.set_remote(eb, HOST, b.port, PCMU)
-    engine.bridge(ea, eb)
-    return a, b, ea, eb
 
 
 def _close(*phones: Phone) -> None:
@@ -91,20 +82,6 @@ async def test_drops_short_and_non_rtp_and_latches_on_the_real_source(eng: Media
     assert ea.remote == (HOST, real.port) and ea.latched and ea.packets_in == 1
     assert ea.rtcp_remote == (HOST, real.port + 1)
     _close(a, b, stray, real)
-
-
-async def test_dtmf_through_the_native_relay_reaches_python(eng: MediaEngine) -> None:
-    a, b, ea, _ = await _call(eng)
-    events = []
-    eng.on_dtmf = events.append
-    for digit in "42*":
-        a.send_dtmf(digit, (HOST, ea.local_port))
-    await wait_for(lambda: len(events) == 3)
-    assert [e.digit for e in events] == ["4", "2", "*"]
-    assert all(e.endpoint_id == ea.id and e.duration_ms == 100 for e in events)
-    await wait_for(lambda: len(b.received) == 24)  # and relayed as well
-    assert ea.native is not None  # the pair never left the native relay
-    _close(a, b)
 
 
 async def test_take_back_mid_stream_loses_nothing(eng: MediaEngine, tmp_path: Path) -> None:

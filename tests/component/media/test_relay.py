@@ -133,6 +133,7 @@ async def test_dtmf_packets_become_one_event_per_key(engine: MediaEngine) -> Non
     assert [e.digit for e in events] == ["1", "5", "#"]
     assert all(e.duration_ms == 100 and e.endpoint_id == ea.id for e in events)
     await wait_for(lambda: len(b.received) == 24)  # telephone-events are relayed too
+    assert ea.native is engine.native  # on the native path the pair never left it
     a.close()
     b.close()
 
