@@ -12,7 +12,8 @@ lock when it builds a report (``with_stats``).
 Which path: ``native_relay`` = ``auto`` (the default: native when the library loads), ``on``
 (native, an error if the library does not load) or ``off``; the engine's argument, else the
 environment variable ``CALLCENTER_NATIVE_RELAY``. The library is built by ``make`` (venv step)
-into ``build/native/librelay.so``; ``CALLCENTER_NATIVE_RELAY_LIB`` names another file.
+into ``build/native/librelay.so`` and found like every native helper (``callcenter.native``:
+not loaded when missing, older than ``relay.c``, or ``CALLCENTER_NATIVE=0``).
 ``CALLCENTER_NATIVE_RELAY_COALESCE_US`` (default 500, 0: off): after handling fewer than 64
 ready sockets the thread pauses that long, so that under load each wake-up handles more.
 """
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from callcenter import native
 from callcenter.logs import get_logger
 from callcenter.rtp.stats import SourceStats
 
@@ -36,9 +38,8 @@ if TYPE_CHECKING:
 log = get_logger("callcenter.media.native")
 
 MAX_SRC = 4
-LIB_PATH = Path(__file__).resolve().parents[4] / "build" / "native" / "librelay.so"
+SOURCE = Path(__file__).resolve().with_name("relay.c")
 ENV_MODE = "CALLCENTER_NATIVE_RELAY"
-ENV_LIB = "CALLCENTER_NATIVE_RELAY_LIB"
 ENV_COALESCE = "CALLCENTER_NATIVE_RELAY_COALESCE_US"
 COALESCE_US = 500  # default pause after a light epoll batch (see relay.c, ccr_new)
 MODES = ("auto", "on", "off")
@@ -82,11 +83,9 @@ def load_library() -> ctypes.CDLL | None:
     """The library, loaded once; None (and ``load_error()`` says why) when it cannot be."""
     if _State.lib is not None or _State.load_error is not None:
         return _State.lib
-    path = Path(os.environ.get(ENV_LIB) or LIB_PATH)
-    try:
-        lib = ctypes.CDLL(str(path))
-    except OSError as exc:
-        _State.load_error = f"{path}: {exc}"
+    lib = native.library("relay", SOURCE)
+    if lib is None:
+        _State.load_error = native.load_error("relay")
         return None
     p, leg = ctypes.c_void_p, ctypes.POINTER(CLeg)
     lib.ccr_new.argtypes, lib.ccr_new.restype = [ctypes.c_int, ctypes.c_int], p
@@ -101,7 +100,7 @@ def load_library() -> ctypes.CDLL | None:
     lib.ccr_stats_feed.restype = None
     lib.ccr_packets.argtypes, lib.ccr_packets.restype = [p], ctypes.c_uint64
     if lib.ccr_leg_size() != ctypes.sizeof(CLeg) or lib.ccr_max_src() != MAX_SRC:
-        _State.load_error = f"{path}: built from another relay.c (struct layout differs)"
+        _State.load_error = "librelay.so built from another relay.c (struct layout differs)"
         return None
     _State.lib = lib
     return lib
