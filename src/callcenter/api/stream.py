@@ -15,8 +15,12 @@ its subscription a ``FrameSink`` (the connection's transport, ``routes/events.py
 then writes the frame to it in the call itself, no queue and no task wake-up per client. A sink
 that is not ready (its write buffer above the high-water mark, or the socket closing) is
 dropped on the spot and the event queued instead: the stream's task takes over, the slow way,
-until it has caught up. Either way ``Subscription.last`` is the last sequence number handled,
-so an event goes out at most once and in order.
+until it has caught up. With the native fan-out (``callcenter.native.fanout``, built by
+``make``) ``publish`` first gathers every subscriber whose sink can take bytes straight away
+(``FrameSink.direct_fd``: open, nothing buffered that the frame could overtake) and sends the
+frame to all of them in one call spread over the cores, without the GIL; what a send did not
+take goes to the transport (``FrameSink.finish``). Either way ``Subscription.last`` is the last
+sequence number handled, so an event goes out at most once and in order.
 When the server stops, ``EventHub.close`` asks every stream subscriber to close at once
 (``Subscription.ended``) and ``wait_closed`` waits for them to be gone.
 """
