@@ -70,16 +70,16 @@ class AgentCommands(Engine):
         if level is None:
             agent.levels.pop(queue_id, None)
             agent.fit.pop(queue_id, None)
-            queue.members.pop(agent_id, None)
-            queue.ready.discard(agent_id)
+            if queue.members.pop(agent_id, None) is not None and agent.in_ready:
+                queue.ready -= 1
             return
         agent.levels[queue_id] = level
         agent.fit[queue_id] = fit(queue.config, agent.skills)
+        if agent.in_ready and agent_id not in queue.members:
+            queue.ready += 1
         queue.members[agent_id] = level
         if agent.in_idle:  # pooled in this queue again, lazily (else _reindex does it)
             self._fresh[agent_id] = agent
-        if agent.in_ready:
-            queue.ready.add(agent_id)
         if agent.available:
             self._dirty_agents.add(agent_id)
 

@@ -35,7 +35,7 @@ from callcenter.acd.model import (
     OverflowReason,
     Presence,
 )
-from callcenter.acd.pools import IdlePool, KeyedPool, Score
+from callcenter.acd.pools import IdlePool, KeyedPool, RotatingPool, Score, Turn
 from callcenter.acd.state import (
     Agent,
     Entry,
@@ -53,6 +53,7 @@ ACD_ACTOR = "acd"
 _READY, _IDLE, _RESERVED = Presence.READY, Activity.IDLE, Activity.RESERVED
 _WAITING, _OFFERED, _DONE = EntryState.WAITING, EntryState.OFFERED, EntryState.DONE
 _RING, _RELAX = TimerKind.RING, TimerKind.RELAX
+_turn = tuple.__new__  # Turn(rr_last, rng) without the NamedTuple's Python-level __new__
 _FRESH_SCAN = 8  # fresh agents checked per pool read; with more, all are pooled at once
 
 
@@ -88,7 +89,8 @@ class Engine:
         heap = self._timers.heap
         if heap and heap[0][0] <= now:
             self._held.extend(self._advance(now))
-        self._last_now = max(self._last_now, now)
+        if now > self._last_now:  # noqa: PLR1730 - max() is a call on the hot path
+            self._last_now = now
 
     def _finish(self, now: float, out: list[Output]) -> list[Output]:
         """Dispatch, then fire timers the command armed in the past (a shorter max wait)."""
@@ -182,12 +184,9 @@ class Engine:
                 self._unpool(agent)
         if ready != agent.in_ready:
             agent.in_ready = ready
-            if ready:
-                for queue, _, _, _ in self._served(agent):
-                    queue.ready.add(agent_id)
-            else:
-                for queue, _, _, _ in self._served(agent):
-                    queue.ready.discard(agent_id)
+            step = 1 if ready else -1
+            for queue, _, _, _ in self._served(agent):
+                queue.ready += step
         if available:
             self._dirty_agents.add(agent_id)
 
@@ -444,15 +443,18 @@ class Engine:
             self._offer(queue, entry, *ranked, now, out)
 
     def _alone(self, agent: Agent, queue: QueueState, level: int) -> Score | None:
-        """The agent's item in the queue's pool if it would be the pool's only member that may
+        """What the queue's pool would rank first if the agent were its only member that may
         take a caller of relaxation ``level``: it is the one fresh agent, not pooled there, and
         nobody idle before it qualifies. The ranking is then known without the pool (adding the
-        agent only to take it out again). Keyed pools only: a rotating pool's order also
-        depends on its pivot (and the random strategy's draw)."""
+        agent only to take it out again); a rotating pool's item also says its lap."""
         fresh, queue_id = self._fresh, queue.queue_id
         if len(fresh) != 1 or agent.agent_id not in fresh or queue_id in agent.pooled:
             return None
         idle = queue.idle
-        if type(idle) is not KeyedPool or idle.count(level) != 0:
+        if idle.count(level) != 0:
             return None
-        return queue.ranking.item(agent, agent.fit[queue_id])
+        item = queue.ranking.item(agent, agent.fit[queue_id])
+        if type(idle) is KeyedPool:
+            return item
+        assert isinstance(idle, RotatingPool)
+        return idle.alone(item, _turn(Turn, (queue.rr_last, self._rng)))

@@ -222,12 +222,12 @@ class RotatingPool(_Levels):
             filled = [items for items in lists if items]
             if len(filled) == 1:  # one level: the best group is the list's first span
                 items = filled[0]
-                item = items[rng.randrange(bisect_left(items, _next(items[0][0])))]
+                item = items[_below(rng, bisect_left(items, _next(items[0][0])))]
                 return item[-2], item[-1]  # type: ignore[return-value]
             group = min(items[0][0] for items in filled)
             spans = [(items, *_span(items, group)) for items in lists]
             ends = list(accumulate(hi - lo for _, lo, hi in spans))
-            return _at(spans, ends, rng.randrange(ends[-1]))
+            return _at(spans, ends, _below(rng, ends[-1]))
         missed = [found for a in declined if (found := self._find(a, max_level)) is not None]
         for group in sorted({g for items in lists for g in _groups(items)}):
             spans = [(items, *_span(items, group)) for items in lists]
@@ -236,12 +236,21 @@ class RotatingPool(_Levels):
                 _offset(spans, ends, level, item) for level, item in missed if item[0] == group
             )
             if ends[-1] > len(skipped):
-                pick = rng.randrange(ends[-1] - len(skipped))
+                pick = _below(rng, ends[-1] - len(skipped))
                 for position in skipped:  # the pick-th position that is not skipped
                     if position <= pick:
                         pick += 1
                 return _at(spans, ends, pick)
         return self._drawn(max_level, frozenset(), rng)  # everyone missed: draw among all
+
+    def alone(self, item: Score, turn: Turn) -> Score:
+        """What :meth:`top` returns first when ``item`` (``(-preferred, len(id), id)``) is the
+        only member a caller may go to: no draw is needed, and round robin puts it in lap 1
+        when it comes at or before the queue's last offered agent."""
+        group, length, agent_id = item
+        rr_last = turn.rr_last
+        after = not self.draw and rr_last is not None and (length, agent_id) <= rr_last
+        return (group, int(after), length, agent_id)
 
     def _find(self, agent_id: str, max_level: int) -> tuple[int, Score] | None:
         for level, members in enumerate(self.members[: max_level + 1]):
@@ -251,6 +260,11 @@ class RotatingPool(_Levels):
 
 
 Span = tuple[list[Score], int, int]
+
+
+def _below(rng: random.Random, n: int) -> int:
+    """A uniform draw in ``range(n)``; one choice needs no draw (the RNG is left as it is)."""
+    return 0 if n == 1 else rng.randrange(n)
 
 
 def _take(order: Iterable[Score], want: int, declined: Set[str]) -> list[Score]:

@@ -265,7 +265,7 @@ class Acd(takeover.TakeoverCommands):
         offered = sum(1 for e in q.entries.values() if e.state is EntryState.OFFERED)
         oldest = min((e.enqueued_at for e in q.entries.values()), default=now)
         return QueueView(queue_id, len(q.entries) - offered, offered, now - oldest,
-                         len(q.members), len(q.ready), len(self._pool(q)), q.aht)  # fmt: skip
+                         len(q.members), q.ready, len(self._pool(q)), q.aht)  # fmt: skip
 
     def queue_ids(self) -> list[str]:
         return sorted(self._queues)

@@ -207,7 +207,7 @@ class QueueState:
         self.members: dict[str, int] = {}  # logged-in agent -> eligibility level
         # members who are ready and idle, in strategy order (see Engine._pool for when)
         self.idle: IdlePool = ranking.new_pool(len(config.relaxation) + 1)
-        self.ready: set[str] = set()  # members whose presence is ready
+        self.ready = 0  # members whose presence is ready (kept by Engine._reindex and _place)
         self.rr_last: tuple[int, str] | None = None  # sort id of the last agent offered
         self.aht = config.default_handle_time
 
@@ -283,7 +283,7 @@ class QueueState:
 
     def expected_wait(self, position: int) -> float:
         """Position x average handle time / ready members (one member if none is ready)."""
-        ready = len(self.ready)
+        ready = self.ready
         return position * self.aht / (ready if ready > 1 else 1)
 
 

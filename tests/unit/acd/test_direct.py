@@ -611,13 +611,21 @@ class DirectMachine(AcdMachine):
     def fit(self, *, take: bool) -> list[str]:
         return sorted(a for a in self.agents if self.agent_error(a, take=take) is None)
 
+    def advance(self, dt: float, *, take: bool) -> bool:
+        """Move the clock on and fire the timers due (a ring timeout may offer a caller to the
+        agent the rule would pick); True if an agent still fits."""
+        self.now += dt
+        self.absorb(self.acd.on_timer(self.now))
+        return bool(self.fit(take=take))
+
     # The happy paths run whenever they can (preconditions); the *_any rules try any agent and
     # key, and the router must refuse exactly when the model says so.
 
     @precondition(lambda self: bool(self.fit(take=False)))
     @rule(data=st.data(), dt=st.sampled_from([0.0, 1.0]))
     def reserve(self, data: st.DataObject, dt: float) -> None:
-        self.now += dt
+        if not self.advance(dt, take=False):
+            return
         agent = data.draw(st.sampled_from(self.fit(take=False)))
         key = self.fresh_key()
         self.attempt(lambda: self.acd.reserve(key, agent, self.now), None)
@@ -627,7 +635,8 @@ class DirectMachine(AcdMachine):
     @precondition(lambda self: bool(self.fit(take=True)))
     @rule(data=st.data(), queue=st.sampled_from(["", "", *QUEUES]), dt=st.sampled_from([0.0, 1.0]))
     def take(self, data: st.DataObject, queue: str, dt: float) -> None:
-        self.now += dt
+        if not self.advance(dt, take=True):
+            return
         fit = self.fit(take=True)
         wrapping = [a for a in fit if self.agents[a][1] is Activity.WRAP_UP]
         if data.draw(st.booleans()) and wrapping:

@@ -381,6 +381,19 @@ class AcdMachine(RuleBasedStateMachine):
                 assert view.call_id in self.answered and view.call_id not in entries
 
     @invariant()
+    def queue_counts_match_agents(self) -> None:
+        """Each queue's member, ready and idle counts are those of the agents it lists."""
+        if not hasattr(self, "acd"):
+            return
+        agents = self.acd.agents()
+        for queue_id in self.acd.queue_ids():
+            view = self.acd.queue_view(queue_id, self.now)
+            members = [a for a in agents if queue_id in dict(a.queues)]
+            ready = [a for a in members if a.presence is Presence.READY]
+            idle = [a for a in ready if a.activity is Activity.IDLE]
+            assert (view.members, view.ready, view.idle) == (len(members), len(ready), len(idle))
+
+    @invariant()
     def work_conserving(self) -> None:
         if not hasattr(self, "acd"):
             return
