@@ -155,19 +155,38 @@ def agents_available(acd: Acd, logins: list[AgentLogin], rng: random.Random) -> 
     report("agent available, 100k callers waiting", latencies)
 
 
-def callers_arriving(acd: Acd, logins: list[AgentLogin], rng: random.Random, idle: int) -> None:
+def callers_joining(acd: Acd, rng: random.Random, start: float = 25.0) -> None:
+    """Each decision: a caller arrives while every agent is busy and 100,000 callers wait; it
+    joins its queue's line (position and expected wait for the announcement); then it hangs
+    up (untimed), so the line stays at 100,000."""
+    latencies = Samples()
+    now = start
+    for n in range(DECISIONS):
+        now += 1e-4
+        call = f"j{n}"
+        clock = latencies.clock()
+        t0 = clock()
+        acd.enqueue(call, f"q{rng.randrange(QUEUES)}", now, priority=rng.choice([0, 0, 0, 1, 2]))
+        latencies.add(clock() - t0)
+        acd.caller_abandoned(call, now)
+    report("caller arrives, 100k waiting, no agent free", latencies)
+
+
+def callers_arriving(
+    acd: Acd, logins: list[AgentLogin], rng: random.Random, idle: int, start: float
+) -> None:
     """Each decision: a caller arrives and is offered to the best of the idle agents; then the
     agent's call ends and it becomes available with nobody waiting (a decision too)."""
     # empty the queues first: abandon every waiting caller (untimed)
     for entry in acd.entries():
-        acd.caller_abandoned(entry.call_id, 30.0)
+        acd.caller_abandoned(entry.call_id, start)
     for login in logins:
-        acd.set_busy(login.agent_id, "bench", 30.0)
+        acd.set_busy(login.agent_id, "bench", start)
     for login in rng.sample(logins, idle):
-        acd.set_ready(login.agent_id, 30.0)
+        acd.set_ready(login.agent_id, start)
     arrivals = Samples()
     returns = Samples()
-    now = 40.0
+    now = start + 10.0
     acd.on_timer(now)  # untimed: ring timers of earlier phases that fell due meanwhile
     for n in range(DECISIONS):
         now += 1e-4
@@ -186,7 +205,7 @@ def callers_arriving(acd: Acd, logins: list[AgentLogin], rng: random.Random, idl
         acd.call_ended(call, now)
         returns.add(clock() - t0)
     report(f"caller arrives, {idle:,} agents idle", arrivals)
-    report("  agent available, nobody waiting", returns)
+    report(f"  agent available, nobody waiting ({idle:,})", returns)
 
 
 @dataclass
@@ -253,8 +272,9 @@ def main() -> None:
         print(f"gc.freeze(): {gc.get_freeze_count():,} objects out of the collector's passes")
     print(f"{'decision':<46} per clock: decisions/s (1 / mean), p50, p99, max in µs")
     agents_available(acd, logins, rng)
-    callers_arriving(acd, logins, rng, idle=200)
-    callers_arriving(acd, logins, rng, idle=2_000)
+    callers_joining(acd, rng)
+    callers_arriving(acd, logins, rng, idle=200, start=30.0)
+    callers_arriving(acd, logins, rng, idle=2_000, start=50.0)
     naive(random.Random(42))
     print("(one core; noisy: other work shares this 2-core machine)")
 

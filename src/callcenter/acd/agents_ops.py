@@ -65,8 +65,8 @@ class AgentCommands(Engine):
         agent_id = agent.agent_id
         agent.served = None  # rebuilt from levels when next needed
         if queue_id in agent.pooled:
-            pool, pooled_level = agent.pooled.pop(queue_id)
-            pool.remove(agent_id, pooled_level)
+            slot = agent.pooled.pop(queue_id)
+            slot[0].remove(agent_id, slot[1])
         if level is None:
             agent.levels.pop(queue_id, None)
             agent.fit.pop(queue_id, None)

@@ -122,12 +122,12 @@ def best_entry_for_agent(
     best_order: tuple[int, float, int, int] | None = None
     found: list[Head] = []
     for queue, level, _, _ in served:
-        # the cached head, while still in line (the usual case); False: nothing cached, None:
-        # nobody in the queue admits an agent of this level
+        # the cached head (the usual case); False: nothing cached, None: nobody in the queue
+        # admits an agent of this level
         head: Head | Literal[False] | None = queue.heads.get(level, False)
         if head is None:
             continue
-        if head is False or head.entry.heap_token != head.token:
+        if head is False:
             head = queue.head(level)
             if head is None:
                 continue

@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import random
+from bisect import insort
+from heapq import heappush
 
 from callcenter.acd import dispatch
 from callcenter.acd.errors import NotLoggedInError
@@ -35,7 +37,7 @@ from callcenter.acd.model import (
     OverflowReason,
     Presence,
 )
-from callcenter.acd.pools import IdlePool, KeyedPool, RotatingPool, Score, Turn
+from callcenter.acd.pools import STALE_SLACK, IdlePool, KeyedPool, RotatingPool, Score, Turn
 from callcenter.acd.state import (
     Agent,
     Entry,
@@ -112,7 +114,7 @@ class Engine:
             built: list[Served] = []
             for queue_id, level in agent.levels.items():
                 queue = queues[queue_id]
-                built.append((queue, level, fits[queue_id], (queue.idle, level)))
+                built.append((queue, level, fits[queue_id], queue.slot(level)))
             served = agent.served = tuple(built)
         return served
 
@@ -126,9 +128,23 @@ class Engine:
                 served = self._served(agent)
             for queue, level, fit, slot in served:  # QueueState.pool, inlined
                 queue_id = queue.queue_id
-                if queue_id not in pooled:
-                    slot[0].add(agent_id, level, queue.ranking.item(agent, fit))
-                    pooled[queue_id] = slot
+                if queue_id in pooled:
+                    continue
+                pool, _, live, front, heap, item_of = slot
+                item = item_of(agent, fit)
+                if live is None:
+                    pool.add(agent_id, level, item)
+                else:  # KeyedPool.add, inlined
+                    live[agent_id] = item
+                    if front and item < front[-1]:
+                        insort(front, item)
+                        grown = front
+                    else:
+                        grown = heap  # type: ignore[assignment]  # a KeyedPool's: a list
+                        heappush(grown, item)
+                    if len(grown) > 2 * len(live) + STALE_SLACK:
+                        pool.rebuild(level)  # type: ignore[attr-defined]
+                pooled[queue_id] = slot
         self._fresh.clear()
 
     def _pool(self, queue: QueueState) -> IdlePool:
@@ -147,8 +163,11 @@ class Engine:
     def _unpool(self, agent: Agent) -> None:
         """The agent is no longer idle (or its queues change): out of every pool it is in."""
         agent_id = agent.agent_id
-        for pool, level in agent.pooled.values():
-            pool.remove(agent_id, level)
+        for pool, level, live, _, _, _ in agent.pooled.values():
+            if live is None:
+                pool.remove(agent_id, level)
+            else:  # KeyedPool.remove, inlined: its heap item goes stale
+                del live[agent_id]
         agent.pooled.clear()
         self._fresh.pop(agent_id, None)
 
@@ -220,7 +239,7 @@ class Engine:
         cfg = queue.config
         call_id, queue_id, ring_timeout = entry.call_id, queue.queue_id, cfg.ring_timeout
         entry.state = _OFFERED
-        entry.heap_token = -1  # out of the line while offered; same key if it comes back
+        queue.leave(entry)  # out of the line while offered; same key if it comes back
         self._seq += 1
         entry.ring_token = self._seq
         heapq.heappush(self._timers.heap, (now + ring_timeout, self._seq, _RING, call_id))
@@ -421,7 +440,7 @@ class Engine:
 
     def _serve_agent(self, agent_id: str, now: float, out: list[Output]) -> None:
         agent = self._agents.get(agent_id)
-        if agent is None:
+        if agent is None or not self._entries:  # nobody in any queue: nothing to compare
             return
         served = self._served(agent)
         while agent.presence is _READY and agent.activity is _IDLE:

@@ -31,14 +31,14 @@ import heapq
 import random
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator, Set
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import NamedTuple, Protocol
 
 Score = tuple[float | str, ...]  # (-preferred, *strategy key, len(id), id): lower wins
 SortId = tuple[int, str]  # numeric order of digit ids: "9" before "10"
 
 
-_STALE_SLACK = 64  # stale heap items tolerated beyond twice the live ones before a rebuild
+STALE_SLACK = 64  # stale heap items tolerated beyond twice the live ones before a rebuild
 
 
 class Turn(NamedTuple):
@@ -102,10 +102,10 @@ class KeyedPool(_Levels):
         else:
             grown = self.heaps[level]
             heapq.heappush(grown, item)
-        if len(grown) > 2 * len(members) + _STALE_SLACK:  # bounds the front and the heap
-            self._rebuild(level)
+        if len(grown) > 2 * len(members) + STALE_SLACK:  # bounds the front and the heap
+            self.rebuild(level)
 
-    def _rebuild(self, level: int) -> None:
+    def rebuild(self, level: int) -> None:
         """Only the live items (each member's current one), all in the heap."""
         heap = self.heaps[level]
         heap[:] = self.members[level].values()
@@ -211,8 +211,9 @@ class RotatingPool(_Levels):
             start, after = turn.rr_last, True
         if len(lists) == 1:
             return _rotated_top(lists[0], start, after, want, declined)
-        laps = [_rotated(items, start, after) for items in lists]
-        return _take(heapq.merge(*laps), want, declined)
+        # the merged best ``want`` (missers aside) are among each level's own best ``want``
+        tops = [_rotated_top(items, start, after, want, declined) for items in lists]
+        return _take(sorted(chain.from_iterable(tops)), want, declined)
 
     def _drawn(self, max_level: int, declined: Set[str], rng: random.Random) -> SortId:
         """A uniform draw among the agents of the best preferred-skill group who did not
@@ -281,7 +282,9 @@ def _take(order: Iterable[Score], want: int, declined: Set[str]) -> list[Score]:
 def _rotated_top(
     items: list[Score], start: SortId, after: bool, want: int, declined: Set[str]
 ) -> list[Score]:
-    """``_take(_rotated(items, start, after), want, declined)`` for one level, in a loop."""
+    """The first items of one level in rotated order, until ``want`` of them are not in
+    ``declined``: each preferred-skill group in id order from ``start`` (or just after it),
+    wrapping, as ``(group, lap, len(id), id)``."""
     cut = bisect_right if after else bisect_left
     taken: list[Score] = []
     fresh = 0
@@ -331,18 +334,3 @@ def _at(spans: list[Span], ends: list[int], position: int) -> SortId:
     items, lo, _ = spans[level]
     item = items[lo + position - (ends[level - 1] if level else 0)]
     return item[-2], item[-1]  # type: ignore[return-value]
-
-
-def _rotated(items: list[Score], start: SortId, after: bool) -> Iterator[Score]:
-    """Each preferred-skill group in id order from ``start`` (or just after it), wrapping."""
-    cut = bisect_right if after else bisect_left
-    lo = 0
-    while lo < len(items):
-        group = items[lo][0]
-        hi = bisect_left(items, _next(group), lo)
-        pivot = cut(items, (group, *start), lo, hi)
-        for lap, first, last in ((0, pivot, hi), (1, lo, pivot)):
-            for i in range(first, last):
-                _, length, agent_id = items[i]
-                yield (group, lap, length, agent_id)
-        lo = hi

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 from callcenter.acd.events import QueueHead
 from callcenter.acd.model import Activity, Category, Presence, QueueConfig
-from callcenter.acd.pools import IdlePool
+from callcenter.acd.pools import IdlePool, KeyedPool, Score
 
 if TYPE_CHECKING:  # strategies import Agent from here
-    from callcenter.acd.strategies import Ranking
+    from callcenter.acd.strategies import ItemFn, Ranking
 
 NOBODY: frozenset[str] = frozenset()
 _READY, _IDLE = Presence.READY, Activity.IDLE
@@ -52,8 +52,8 @@ class Agent:
     levels: dict[str, int] = field(default_factory=dict)
     timer_token: int = 0
     in_idle: bool = False  # ready and idle as the indexes know it (kept by Engine._reindex)
-    # queues whose idle pool holds the agent: queue id -> (that pool, level in it)
-    pooled: dict[str, tuple[IdlePool, int]] = field(default_factory=dict)
+    # queues whose idle pool holds the agent: queue id -> that pool's slot for its level
+    pooled: dict[str, Slot] = field(default_factory=dict)
     in_ready: bool = False
     fit: dict[str, tuple[int, int]] = field(default_factory=dict)  # queue -> (preferred, levels)
     sort_id: tuple[int, str] = (0, "")  # numeric order of digit ids: "9" before "10"
@@ -112,8 +112,19 @@ class Entry:
 
 _BEFORE_ALL = (float("-inf"), -1)  # before every (enqueued_at, seq)
 LineItem = tuple[float, int, int, Entry]  # (enqueued_at, seq, token, entry)
-# (queue, eligibility level, fit, the agent's ``pooled`` value there): see Agent.served
-Served = tuple["QueueState", int, tuple[int, int], tuple[IdlePool, int]]
+# One eligibility level of a queue's idle pool, as the hot paths use it: (the pool, the level,
+# and for a KeyedPool that level's members, front and heap, else None) and the strategy's item
+# function; an agent's ``pooled`` values and the fourth field of its ``served``
+Slot = tuple[
+    IdlePool,
+    int,
+    "dict[float | str, Score] | None",
+    "list[Score] | None",
+    "list[Score] | None",
+    "ItemFn",
+]
+# (queue, eligibility level, fit, the pool's slot for that level): see Agent.served
+Served = tuple["QueueState", int, tuple[int, int], Slot]
 _COMPACT = 32  # gone items kept at the front of a line before it is compacted
 
 
@@ -136,6 +147,11 @@ class Line:
         else:
             bisect.insort(items, item, self.start)
 
+    def compact(self) -> None:
+        """Drop the gone items (every one, not only those before the first caller)."""
+        self.items = [item for item in self.items[self.start :] if item[3].heap_token == item[2]]
+        self.start = 0
+
     def first(self) -> Entry | None:
         """The first caller still in line (dropping the gone ones before it)."""
         items, i = self.items, self.start
@@ -157,14 +173,14 @@ class Line:
 
 
 class Head:
-    """A queue's first caller for agents of one eligibility level, valid while it is in line."""
+    """A queue's first caller for agents of one eligibility level; the queue drops it from its
+    cache when the caller leaves the line (:meth:`QueueState.leave`)."""
 
-    __slots__ = ("entry", "order", "queue", "token")
+    __slots__ = ("entry", "order", "queue")
 
     def __init__(self, queue: QueueState, entry: Entry) -> None:
         self.queue = queue
         self.entry = entry
-        self.token = entry.heap_token
         self.order = (-entry.priority, entry.enqueued_at, -queue.config.weight, entry.seq)
 
     @property
@@ -218,16 +234,23 @@ class QueueState:
         self.idle = ranking.new_pool(len(config.relaxation) + 1)
         self.heads.clear()
 
+    def slot(self, level: int) -> Slot:
+        """The idle pool's slot for eligibility ``level`` (valid until the pool is replaced)."""
+        idle, item = self.idle, self.ranking.item
+        if type(idle) is KeyedPool:
+            return (idle, level, idle.members[level], idle.fronts[level], idle.heaps[level], item)
+        return (idle, level, None, None, None, item)
+
     def pool(self, agent: Agent, level: int, fit: tuple[int, int]) -> None:
         """Put an idle member in the idle pool, keyed by the queue's strategy."""
-        idle = self.idle
-        idle.add(agent.agent_id, level, self.ranking.item(agent, fit))
-        agent.pooled[self.queue_id] = (idle, level)
+        slot = self.slot(level)
+        self.idle.add(agent.agent_id, level, slot[5](agent, fit))
+        agent.pooled[self.queue_id] = slot
 
     def head(self, level: int) -> Head | None:
         """The first caller that admits an agent of eligibility ``level``, cached in
-        ``heads`` until an entry is pushed or changes level. The reader checks the cache first
-        (an entry that left the line is seen by its token) and calls this when it is not valid."""
+        ``heads`` until an entry is pushed, changes level or leaves the line. The reader checks
+        the cache first and calls this when nothing is cached for ``level``."""
         head = self.heads[level] = self._first_admitting(level)
         return head
 
@@ -252,6 +275,8 @@ class QueueState:
             bisect.insort(self.priorities, entry.priority)
         entry.heap_token = token
         bucket.push((entry.enqueued_at, entry.seq, token, entry))
+        if len(bucket.items) - bucket.start > 2 * self.counts[entry.priority] + _COMPACT:
+            bucket.compact()  # gone items pile up when nobody reads the line's first caller
         self.heads.clear()
 
     def add(self, entry: Entry, token: int) -> int:
@@ -272,8 +297,22 @@ class QueueState:
     def discard(self, entry: Entry) -> None:
         """Forget an entry that ended (its heap item, if any, goes stale)."""
         del self.entries[entry.call_id]
-        self.counts[entry.priority] -= 1
+        p = entry.priority
+        self.counts[p] -= 1
+        self.leave(entry)
+        if not self.counts[p]:  # nobody of this priority left: every item of its line is gone
+            line = self.buckets[p]
+            line.items.clear()
+            line.start = 0
+
+    def leave(self, entry: Entry) -> None:
+        """The entry leaves the line (offered or ended): its line item goes stale, and the
+        cached heads are dropped if it is one of them (readers trust the cache)."""
         entry.heap_token = -1
+        for head in self.heads.values():
+            if head is not None and head.entry is entry:
+                self.heads.clear()
+                return
 
     def position(self, entry: Entry) -> int:
         """1 + how many entries of this queue come before ``entry`` (waiting or offered)."""
