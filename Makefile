@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RELAY := build/native/librelay.so
 FANOUT := build/native/libfanout.so
-NATIVE := $(RELAY) $(FANOUT)
+ACD := build/mypyc/manifest.json
+NATIVE := $(RELAY) $(FANOUT) $(ACD)
 
 .PHONY: run test lint unit debs venv bench clean
 
@@ -38,6 +39,10 @@ $(FANOUT): src/callcenter/native/fanout.c
 	@mkdir -p $(@D)
 	@if command -v gcc >/dev/null; then gcc -O2 -Wall -Wextra -shared -fPIC -o $@.tmp $< -lpthread && mv $@.tmp $@; \
 	else echo "gcc not found: the event fan-out runs in Python"; fi
+
+# The ACD core compiled with mypyc (docs/acd.md); if it cannot be built, it runs interpreted.
+$(ACD): $(STAMP) $(wildcard src/callcenter/acd/*.py) scripts/build-acd.sh
+	@bash scripts/build-acd.sh $(BIN)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

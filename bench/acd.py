@@ -3,7 +3,9 @@
 Scenario (issue 4): 10,000 agents, 200 queues, 50 skills (each agent serves 16 queues),
 100,000 waiting callers. Agents are logged in busy; the callers are enqueued; then agents become
 ready one at a time and each ``set_ready`` is one routing decision (the agent takes the best
-caller across its queues under the cross-queue rule). Then the queues are emptied and
+caller across its queues under the cross-queue rule). A caller who arrives while every agent is
+busy joins a line of 100,000 (a decision too: position and expected wait). Then the queues are
+emptied and
 caller-arrival decisions are measured against 200 and 2,000 idle agents: each ``enqueue`` is a
 decision (the best idle agent of the queue), and so is the ``call_ended`` that makes the agent
 available again with nobody waiting (it goes back to the idle pools of its 16 queues). Naive
@@ -12,7 +14,9 @@ process on the same data for comparison. Memory per waiting caller is measured w
 
 Decisions per second are 1 / mean decision time; the untimed bookkeeping around the decisions
 (answer, busy) is left out. Prints figures only; nothing is asserted.
-Run: ``.venv/bin/python bench/acd.py [--gc-freeze]`` (about 1 min). Numbers are noisy on a
+Run: ``.venv/bin/python bench/acd.py [--gc-freeze]`` (about 1 min). It measures the core the
+server would use: the mypyc build when ``make`` built it (callcenter/_compiled.py), else the
+Python sources; ``CALLCENTER_ACD_COMPILED=0`` measures the Python sources. Numbers are noisy on a
 shared 2-core machine: run it a few times. Every row is timed with two clocks in turn, decision
 by decision: the wall clock (``perf_counter``) and the thread's CPU clock (``thread_time``, not
 counting the time other processes hold the core). ``--gc-freeze`` calls ``gc.freeze()`` after
@@ -30,6 +34,7 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from callcenter import _compiled
 from callcenter.acd import (
     Acd,
     AgentLogin,
@@ -262,6 +267,8 @@ def main() -> None:
     rng = random.Random(42)
     t0 = time.perf_counter()
     acd, logins, per_caller = build(rng)
+    core = "compiled with mypyc" if _compiled.active() else f"interpreted ({_compiled.reason()})"
+    print(f"ACD core: {core}")
     print(
         f"setup: {AGENTS:,} agents, {QUEUES} queues, {SKILLS} skills, {CALLERS:,} callers "
         f"in {time.perf_counter() - t0:.1f} s; memory per waiting caller ≈ {per_caller} bytes"

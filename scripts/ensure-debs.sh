@@ -3,7 +3,7 @@
 # Idempotent: a machine that has them all does nothing. Without root it only reports.
 set -euo pipefail
 PKGS=(sip-tester baresip linphone-cli libspandsp2 libtiff-tools espeak-ng sox libsox-fmt-all
-      ffmpeg chromium fonts-wqy-microhei iproute2 gcc libc6-dev)
+      ffmpeg chromium fonts-wqy-microhei iproute2 gcc libc6-dev python3-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import yaml
 
-from callcenter import __version__
+from callcenter import __version__, _compiled
 from callcenter.acd import Acd
 from callcenter.api import ApiDeps, create_app, start_api, stop_api
 from callcenter.calls.acd_config import queue_config
@@ -209,6 +209,7 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     log.info("server.started", version=__version__, node=config.server.node_name)
+    log.info("acd.core", compiled=_compiled.active(), reason=_compiled.reason() or None)
     with suppress(NotImplementedError):  # kill -USR1: per-call tables, tasks, memory
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(
