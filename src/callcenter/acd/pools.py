@@ -30,8 +30,8 @@ from __future__ import annotations
 import heapq
 import random
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Iterator, Set
-from itertools import accumulate, chain
+from collections.abc import Iterable, Set
+from itertools import chain
 from typing import NamedTuple, Protocol
 
 Score = tuple[float | str, ...]  # (-preferred, *strategy key, len(id), id): lower wins
@@ -180,69 +180,93 @@ def _top_of(
 
 
 class RotatingPool(_Levels):
-    """Sorted lists per level of ``(-preferred, len(id), id)``; the order turns at a pivot."""
+    """Sorted lists per level of ``(-preferred, len(id), id)``; the order turns at a pivot.
 
-    __slots__ = ("draw", "lists")
+    Removal is lazy, as in :class:`KeyedPool`: the member leaves ``members`` (exact counts) and
+    its item stays listed, stale, until the list holds more than twice as many items as live
+    members (plus a slack) and is compacted. An agent who comes back with the same item (its key
+    is fixed while its skills are) finds it still listed, so neither leaving nor coming back
+    costs a bisection. Reads skip the stale items.
+    """
 
-    def __init__(self, levels: int, *, draw: bool) -> None:
+    __slots__ = ("draw", "listed", "lists", "slack")
+
+    def __init__(self, levels: int, *, draw: bool, slack: int = STALE_SLACK // 4) -> None:
         super().__init__(levels)
+        self.slack = slack  # stale items tolerated beyond twice the live ones
         self.lists: list[list[Score]] = [[] for _ in range(levels)]
+        self.listed: list[dict[float | str, Score]] = [{} for _ in range(levels)]  # id -> item
         self.draw = draw  # random: the pivot is drawn; round robin: it follows the last offer
 
     def add(self, agent_id: str, level: int, item: Score) -> None:
-        self.members[level][agent_id] = item
+        live, listed = self.members[level], self.listed[level]
+        old = listed.get(agent_id)
+        if old is not None:
+            if old == item:  # still listed: live again
+                live[agent_id] = old
+                return
+            items = self.lists[level]
+            del items[bisect_left(items, old)]
+        live[agent_id] = listed[agent_id] = item
         insort(self.lists[level], item)
 
     def remove(self, agent_id: str, level: int) -> None:
-        item = self.members[level].pop(agent_id)
+        live = self.members[level]
+        del live[agent_id]  # its listed item goes stale
         items = self.lists[level]
-        del items[bisect_left(items, item)]
+        if len(items) > 2 * len(live) + self.slack:
+            items[:] = [item for item in items if live.get(item[-1]) is item]
+            listed = self.listed[level]
+            listed.clear()
+            listed.update((item[-1], item) for item in items)
 
     def top(self, max_level: int, want: int, declined: Set[str], turn: Turn) -> list[Score]:
         """Items as ``(-preferred, lap, len(id), id)``: lap 0 from the pivot on, lap 1 before."""
-        lists = [items for items in self.lists[: max_level + 1] if items]
-        if not lists:
+        levels = [
+            (items, live)
+            for items, live in zip(self.lists[: max_level + 1], self.members, strict=False)
+            if live
+        ]
+        if not levels:
             return []
         if self.draw:
-            start, after = self._drawn(max_level, declined, turn.rng), False
+            start, after = self._drawn(levels, declined, turn.rng), False
         elif turn.rr_last is None:
             start, after = (0, ""), False
         else:
             start, after = turn.rr_last, True
-        if len(lists) == 1:
-            return _rotated_top(lists[0], start, after, want, declined)
+        if len(levels) == 1:
+            items, live = levels[0]
+            return _rotated_top(items, live, start, after, want, declined)
         # the merged best ``want`` (missers aside) are among each level's own best ``want``
-        tops = [_rotated_top(items, start, after, want, declined) for items in lists]
+        tops = [_rotated_top(items, live, start, after, want, declined) for items, live in levels]
         return _take(sorted(chain.from_iterable(tops)), want, declined)
 
-    def _drawn(self, max_level: int, declined: Set[str], rng: random.Random) -> SortId:
-        """A uniform draw among the agents of the best preferred-skill group who did not
+    def _drawn(self, levels: list[Listed], declined: Set[str], rng: random.Random) -> SortId:
+        """A uniform draw among the live agents of the best preferred-skill group who did not
         miss this caller (among all of the best group if everyone did)."""
-        lists = self.lists[: max_level + 1]
         if not declined:  # the usual case: a draw among the best group of all levels
-            filled = [items for items in lists if items]
-            if len(filled) == 1:  # one level: the best group is the list's first span
-                items = filled[0]
-                item = items[_below(rng, bisect_left(items, _next(items[0][0])))]
+            group = min(_first_live(items, live)[0] for items, live in levels)
+            spans = [(items, live, *_span(items, group)) for items, live in levels]
+            total = sum(hi - lo for _, _, lo, hi in spans)
+            while True:  # a stale item drawn is drawn again: the group has a live one
+                position = _below(rng, total)
+                for items, live, lo, hi in spans:  # pragma: no branch - position < total
+                    if position < hi - lo:
+                        item = items[lo + position]
+                        if live.get(item[-1]) is item:
+                            return item[-2], item[-1]  # type: ignore[return-value]
+                        break
+                    position -= hi - lo
+        ranked = [sorted(live.values()) for _, live in levels]  # the live items, level by level
+        for group in sorted({item[0] for items in ranked for item in items}):
+            fresh = [
+                i for items in ranked for i in items if i[0] == group and i[-1] not in declined
+            ]
+            if fresh:
+                item = fresh[_below(rng, len(fresh))]
                 return item[-2], item[-1]  # type: ignore[return-value]
-            group = min(items[0][0] for items in filled)
-            spans = [(items, *_span(items, group)) for items in lists]
-            ends = list(accumulate(hi - lo for _, lo, hi in spans))
-            return _at(spans, ends, _below(rng, ends[-1]))
-        missed = [found for a in declined if (found := self._find(a, max_level)) is not None]
-        for group in sorted({g for items in lists for g in _groups(items)}):
-            spans = [(items, *_span(items, group)) for items in lists]
-            ends = list(accumulate(hi - lo for _, lo, hi in spans))
-            skipped = sorted(
-                _offset(spans, ends, level, item) for level, item in missed if item[0] == group
-            )
-            if ends[-1] > len(skipped):
-                pick = _below(rng, ends[-1] - len(skipped))
-                for position in skipped:  # the pick-th position that is not skipped
-                    if position <= pick:
-                        pick += 1
-                return _at(spans, ends, pick)
-        return self._drawn(max_level, frozenset(), rng)  # everyone missed: draw among all
+        return self._drawn(levels, frozenset(), rng)  # everyone missed: draw among all
 
     def alone(self, item: Score, turn: Turn) -> Score:
         """What :meth:`top` returns first when ``item`` (``(-preferred, len(id), id)``) is the
@@ -253,14 +277,8 @@ class RotatingPool(_Levels):
         after = not self.draw and rr_last is not None and (length, agent_id) <= rr_last
         return (group, int(after), length, agent_id)
 
-    def _find(self, agent_id: str, max_level: int) -> tuple[int, Score] | None:
-        for level, members in enumerate(self.members[: max_level + 1]):
-            if agent_id in members:
-                return level, members[agent_id]
-        return None
 
-
-Span = tuple[list[Score], int, int]
+Listed = tuple[list[Score], dict[float | str, Score]]  # a level's sorted items, its live ones
 
 
 def _below(rng: random.Random, n: int) -> int:
@@ -280,9 +298,14 @@ def _take(order: Iterable[Score], want: int, declined: Set[str]) -> list[Score]:
 
 
 def _rotated_top(
-    items: list[Score], start: SortId, after: bool, want: int, declined: Set[str]
+    items: list[Score],
+    live: dict[float | str, Score],
+    start: SortId,
+    after: bool,
+    want: int,
+    declined: Set[str],
 ) -> list[Score]:
-    """The first items of one level in rotated order, until ``want`` of them are not in
+    """The first live items of one level in rotated order, until ``want`` of them are not in
     ``declined``: each preferred-skill group in id order from ``start`` (or just after it),
     wrapping, as ``(group, lap, len(id), id)``."""
     cut = bisect_right if after else bisect_left
@@ -295,7 +318,10 @@ def _rotated_top(
         pivot = cut(items, (group, *start), lo, hi)
         for lap, first, last in ((0, pivot, hi), (1, lo, pivot)):
             for i in range(first, last):
-                _, length, agent_id = items[i]
+                item = items[i]
+                _, length, agent_id = item
+                if live.get(agent_id) is not item:
+                    continue
                 taken.append((group, lap, length, agent_id))
                 fresh += agent_id not in declined
                 if fresh == want:
@@ -304,12 +330,9 @@ def _rotated_top(
     return taken
 
 
-def _groups(items: list[Score]) -> Iterator[float | str]:
-    lo = 0
-    while lo < len(items):
-        group = items[lo][0]
-        yield group
-        lo = bisect_left(items, _next(group), lo)
+def _first_live(items: list[Score], live: dict[float | str, Score]) -> Score:
+    """The first live item of a level that has one."""
+    return next(item for item in items if live.get(item[-1]) is item)
 
 
 def _span(items: list[Score], group: float | str) -> tuple[int, int]:
@@ -320,17 +343,3 @@ def _span(items: list[Score], group: float | str) -> tuple[int, int]:
 def _next(group: float | str) -> Score:
     """A key just below every item of the next preferred-skill group (groups are integers)."""
     return (int(group) + 1,)
-
-
-def _offset(spans: list[Span], ends: list[int], level: int, item: Score) -> int:
-    """Position of ``item`` (in the span of ``level``) in the concatenation of ``spans``."""
-    items, lo, hi = spans[level]
-    return (ends[level - 1] if level else 0) + bisect_left(items, item, lo, hi) - lo
-
-
-def _at(spans: list[Span], ends: list[int], position: int) -> SortId:
-    """The sort id of the item at ``position`` in the concatenation of ``spans``."""
-    level = bisect_right(ends, position)
-    items, lo, _ = spans[level]
-    item = items[lo + position - (ends[level - 1] if level else 0)]
-    return item[-2], item[-1]  # type: ignore[return-value]

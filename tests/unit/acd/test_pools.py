@@ -12,7 +12,9 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from callcenter.acd import QueueConfig
 from callcenter.acd.pools import KeyedPool, RotatingPool, Score, Turn
+from tests.unit.acd.helpers import login, make, offers
 
 AGENTS = [str(n) for n in (1, 2, 3, 9, 10, 11, 25, 100)]
 LEVELS = 3
@@ -141,7 +143,7 @@ def rotated(items: list[Score], start: tuple[int, str], after: bool) -> list[Sco
 def test_round_robin_pool_turns_after_the_last_offered(
     ops: list[tuple[str, int, int, int]], max_level: int, last: str | None
 ) -> None:
-    pool = RotatingPool(LEVELS, draw=False)
+    pool = RotatingPool(LEVELS, draw=False, slack=0)
     live = drive(pool, ops, keyed=False)
     items = [item for level, item in live.values() if level <= max_level]
     rr_last = None if last is None else sort_id(last)
@@ -165,7 +167,7 @@ def test_round_robin_pool_top_reads_until_enough_did_not_miss(
     want: int,
     declined: frozenset[str],
 ) -> None:
-    pool = RotatingPool(LEVELS, draw=False)
+    pool = RotatingPool(LEVELS, draw=False, slack=0)
     live = drive(pool, ops, keyed=False)
     items = [item for level, item in live.values() if level <= max_level]
     rr_last = None if last is None else sort_id(last)
@@ -188,7 +190,7 @@ def test_round_robin_pool_top_reads_until_enough_did_not_miss(
 def test_random_pool_starts_at_a_drawn_agent_who_did_not_miss(
     ops: list[tuple[str, int, int, int]], max_level: int, declined: frozenset[str], seed: int
 ) -> None:
-    pool = RotatingPool(LEVELS, draw=True)
+    pool = RotatingPool(LEVELS, draw=True, slack=0)
     live = drive(pool, ops, keyed=False)
     items = [item for level, item in live.values() if level <= max_level]
     ranked = pool.top(max_level, ALL, declined, Turn(None, random.Random(seed)))
@@ -217,3 +219,46 @@ def test_random_pool_draws_uniformly_and_skips_who_missed() -> None:
     assert min(drawn.values()) > 2800 / 7 * 0.75  # uniform would give 400 each
     everyone = frozenset(AGENTS) | {"7"}
     assert {pool.top(1, 1, everyone, Turn(None, rng))[0][-1] for _ in range(50)} == {"7"}
+
+
+def test_keyed_pool_adds_before_the_front_into_it() -> None:
+    pool = KeyedPool(1)
+    for n in (1, 2, 3, 9, 10):
+        pool.add(str(n), 0, (0, float(n), *sort_id(str(n))))
+    turn = Turn(None, random.Random(0))
+    assert [i[-1] for i in pool.top(0, 3, frozenset(), turn)] == ["1", "2", "3"]  # now in front
+    pool.add("25", 0, (0, 1.5, *sort_id("25")))  # before the front's last: into the front
+    assert pool.fronts[0][1][-1] == "25"
+    assert [i[-1] for i in pool.top(0, ALL, frozenset(), turn)] == ["1", "25", "2", "3", "9", "10"]
+
+
+def test_random_pool_draws_again_when_it_meets_a_stale_item() -> None:
+    pool = RotatingPool(2, draw=True)  # the default slack: stale items stay listed for a while
+    for n, agent in enumerate(AGENTS):
+        pool.add(agent, n % 2, (0, *sort_id(agent)))
+    for n, agent in enumerate(AGENTS[:5]):
+        pool.remove(agent, n % 2)
+    assert len(pool.lists[0]) + len(pool.lists[1]) == len(AGENTS)  # not compacted yet
+    rng = random.Random(7)
+    drawn = Counter(pool.top(1, 1, frozenset(), Turn(None, rng))[0][-1] for _ in range(600))
+    assert set(drawn) == set(AGENTS[5:])  # both levels, never a stale item
+    assert min(drawn.values()) > 600 / 3 * 0.75
+    pool.add(AGENTS[0], 0, (-1, *sort_id(AGENTS[0])))  # back, with another key: relisted
+    assert pool.lists[0].count((-1, *sort_id(AGENTS[0]))) == 1
+    assert pool.top(1, 1, frozenset(), Turn(None, rng))[0][-1] == AGENTS[0]
+
+
+def test_the_router_rebuilds_a_pool_an_agent_keeps_leaving() -> None:
+    """An agent who keeps going ready and busy leaves a stale heap item each time; the router's
+    own pooling (not KeyedPool.add) rebuilds the heap, and the longest idle still wins."""
+    acd = make(QueueConfig("q", wrapup=0.0))
+    login(acd, "1", 0.0)
+    login(acd, "2", 0.0, ready=False)
+    for n in range(200):
+        acd.set_ready("2", 1.0 + n)
+        acd.set_busy("2", "break", 1.0 + n)
+    pool = acd._queues["q"].idle
+    assert isinstance(pool, KeyedPool)
+    assert len(pool.heaps[0]) + len(pool.fronts[0]) < 2 * 1 + 64 + 2
+    acd.set_ready("2", 300.0)
+    assert offers(acd.enqueue("c", "q", 301.0)) == [("c", "1")]
