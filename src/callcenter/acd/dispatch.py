@@ -23,7 +23,7 @@ from collections.abc import Set
 from operator import attrgetter
 from typing import Literal
 
-from callcenter.acd.events import EXPLAIN_TOP, Explanation, ScoredCandidate
+from callcenter.acd.events import EXPLAIN_TOP, SET_EXPAND, Explanation, ScoredCandidate
 from callcenter.acd.model import Strategy
 from callcenter.acd.pools import IdlePool, Score, Turn
 from callcenter.acd.state import Agent, Entry, Head, QueueState, Served
@@ -34,6 +34,7 @@ RULE_AGENT = "agent available: highest priority, then longest waiting, then queu
 RULE_AGENT_THEN_CALLER = f"{RULE_AGENT}; then {RULE_CALLER}"
 
 _order = attrgetter("order")
+_new = object.__new__
 _turn = tuple.__new__  # Turn(rr_last, rng) without the NamedTuple's Python-level __new__
 
 
@@ -67,10 +68,10 @@ def rank_for_entry(
             i for i in items if i[-1] in declined
         ]
     chosen = [agents[str(i[-1])] for i in items] if offer_all else [agents[str(items[0][-1])]]
-    explanation = Explanation.deferred(
-        _explain, available, queue.config.strategy, queue.queue_id, level, count, items,
-        declined, heads,
-    )  # fmt: skip
+    explanation = _new(Explanation)  # Explanation.deferred, inlined
+    SET_EXPAND(explanation, (_explain, (
+        available, queue.config.strategy, queue.queue_id, level, count, items, declined, heads,
+    )))  # fmt: skip
     return chosen, explanation
 
 
@@ -79,10 +80,11 @@ def rank_alone(
 ) -> tuple[list[Agent], Explanation]:
     """What :func:`rank_for_entry` answers when ``agent`` (whose pool item is ``item``) is the
     only idle member of ``queue`` that may take ``entry``: that agent, one candidate."""
-    explanation = Explanation.deferred(
-        _explain, available, queue.config.strategy, queue.queue_id, entry.level, 1, [item],
+    explanation = _new(Explanation)  # Explanation.deferred, inlined
+    SET_EXPAND(explanation, (_explain, (
+        available, queue.config.strategy, queue.queue_id, entry.level, 1, [item],
         entry.declined, heads,
-    )  # fmt: skip
+    )))  # fmt: skip
     return [agent], explanation
 
 

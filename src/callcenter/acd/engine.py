@@ -352,8 +352,8 @@ class Engine:
             self._dispatch(at, out)
         return out
 
-    def _fire(self, at: float, token: int, kind: TimerKind, key: str) -> list[Output]:
-        if kind is TimerKind.WRAPUP:
+    def _fire(self, at: float, token: int, kind: int, key: str) -> list[Output]:
+        if kind == TimerKind.WRAPUP:
             agent = self._agents.get(key)
             if agent is None or agent.timer_token != token:
                 return []
@@ -363,20 +363,20 @@ class Engine:
         entry = self._entries.get(key)
         if entry is None:
             return []
-        if kind is TimerKind.RING and entry.ring_token == token:
+        if kind == TimerKind.RING and entry.ring_token == token:
             out = self._withdraw_all(entry, at, "ring timeout", missed=True)
             return out + self._back_to_line(entry, at)
-        if kind is TimerKind.MAX_WAIT and entry.wait_token == token:
+        if kind == TimerKind.MAX_WAIT and entry.wait_token == token:
             if entry.state is EntryState.WAITING:
                 return self._overflow(entry, at, OverflowReason.MAX_WAIT)
             return []  # being offered: checked again if the offer fails
-        if kind is TimerKind.RELAX and entry.relax_token == token:
+        if kind == TimerKind.RELAX and entry.relax_token == token:
             self._set_level(entry, at)
             self._dirty_entries.add(entry)
         return []
 
-    def _is_stale(self, token: int, kind: TimerKind, key: str) -> bool:
-        if kind is TimerKind.WRAPUP:
+    def _is_stale(self, token: int, kind: int, key: str) -> bool:
+        if kind == TimerKind.WRAPUP:
             agent = self._agents.get(key)
             return agent is None or agent.timer_token != token
         entry = self._entries.get(key)

@@ -94,7 +94,7 @@ class Explanation:
         """An explanation whose fields are ``expand(*args)``'s, computed when first read;
         ``args`` must not change afterwards (snapshots of the decision)."""
         self = object.__new__(cls)
-        _set_expand(self, (expand, args))
+        SET_EXPAND(self, (expand, args))
         return self
 
     def __reduce__(self) -> tuple[type[Explanation], tuple[object, ...]]:
@@ -121,7 +121,10 @@ def _expand_on_read(self: Explanation, name: str) -> object:
 
 # set here, not in the class body, so that type checkers still reject unknown attributes
 Explanation.__getattr__ = _expand_on_read  # type: ignore[attr-defined]
-_set_expand = Explanation.__dict__["_expand"].__set__  # the slot's own setter: no __setattr__
+# the slot's own setter (no __setattr__): Explanation.deferred without its Python frame, for
+# the compiled router (dispatch.py): ``object.__new__(Explanation)``, then this
+SET_EXPAND: Callable[[Explanation, tuple[Callable[..., Explanation], tuple[object, ...]]], None]
+SET_EXPAND = Explanation.__dict__["_expand"].__set__
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import bisect
 import enum
 import heapq
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from callcenter.acd.events import QueueHead
 from callcenter.acd.model import Activity, Category, Presence, QueueConfig
@@ -326,11 +326,15 @@ class QueueState:
         return position * self.aht / (ready if ready > 1 else 1)
 
 
-class TimerKind(enum.Enum):
-    RING = "ring"
-    WRAPUP = "wrapup"
-    MAX_WAIT = "max_wait"
-    RELAX = "relax"
+class TimerKind:
+    """What a timer is for. Plain ints, not an enum: a timer tuple then holds only untracked
+    objects (float, int, str), and the garbage collector stops tracking it after one pass
+    (the heap holds one relaxation timer per waiting caller, 600 s ahead in the benchmark)."""
+
+    RING: Final = 0
+    WRAPUP: Final = 1
+    MAX_WAIT: Final = 2
+    RELAX: Final = 3
 
 
 class Timers:
@@ -339,13 +343,13 @@ class Timers:
     __slots__ = ("heap",)
 
     def __init__(self) -> None:
-        self.heap: list[tuple[float, int, TimerKind, str]] = []
+        self.heap: list[tuple[float, int, int, str]] = []
 
-    def schedule(self, at: float, token: int, kind: TimerKind, key: str) -> None:
+    def schedule(self, at: float, token: int, kind: int, key: str) -> None:
         heapq.heappush(self.heap, (at, token, kind, key))
 
-    def peek(self) -> tuple[float, int, TimerKind, str] | None:
+    def peek(self) -> tuple[float, int, int, str] | None:
         return self.heap[0] if self.heap else None
 
-    def pop(self) -> tuple[float, int, TimerKind, str]:
+    def pop(self) -> tuple[float, int, int, str]:
         return heapq.heappop(self.heap)
