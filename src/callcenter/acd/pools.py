@@ -32,7 +32,7 @@ import random
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Set
 from itertools import chain
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 Score = tuple[float | str, ...]  # (-preferred, *strategy key, len(id), id): lower wins
 SortId = tuple[int, str]  # numeric order of digit ids: "9" before "10"
@@ -49,24 +49,10 @@ class Turn(NamedTuple):
     rng: random.Random
 
 
-class IdlePool(Protocol):
-    """The idle members of one queue; an agent is added only when it is not in the pool."""
-
-    def __len__(self) -> int: ...
-
-    def add(self, agent_id: str, level: int, item: Score) -> None: ...
-
-    def remove(self, agent_id: str, level: int) -> None: ...
-
-    def count(self, max_level: int) -> int: ...
-
-    def top(self, max_level: int, want: int, declined: Set[str], turn: Turn) -> list[Score]:
-        """Members of levels 0..max_level in strategy order, best first, until ``want`` of them
-        are not in ``declined`` (who missed this caller) or the members run out."""
-
-
-class _Levels:
-    """Each member's item by agent id, one dict per eligibility level (exact counts)."""
+class IdlePool:
+    """The idle members of one queue: each member's item by agent id, one dict per eligibility
+    level (exact counts); an agent is added only when it is not in the pool. A base class, not a
+    protocol, so that the compiled router calls the pools' methods directly."""
 
     __slots__ = ("members",)
 
@@ -81,8 +67,19 @@ class _Levels:
             return len(self.members[0])
         return sum(len(members) for members in self.members[: max_level + 1])
 
+    def add(self, agent_id: str, level: int, item: Score) -> None:
+        raise NotImplementedError  # pragma: no cover - every pool has its own
 
-class KeyedPool(_Levels):
+    def remove(self, agent_id: str, level: int) -> None:
+        raise NotImplementedError  # pragma: no cover - every pool has its own
+
+    def top(self, max_level: int, want: int, declined: Set[str], turn: Turn) -> list[Score]:
+        """Members of levels 0..max_level in strategy order, best first, until ``want`` of them
+        are not in ``declined`` (who missed this caller) or the members run out."""
+        raise NotImplementedError  # pragma: no cover - every pool has its own
+
+
+class KeyedPool(IdlePool):
     """A sorted front and a binary heap per level, lazy deletion, for keys fixed while the
     agent is idle."""
 
@@ -179,7 +176,7 @@ def _top_of(
     return taken
 
 
-class RotatingPool(_Levels):
+class RotatingPool(IdlePool):
     """Sorted lists per level of ``(-preferred, len(id), id)``; the order turns at a pivot.
 
     Removal is lazy, as in :class:`KeyedPool`: the member leaves ``members`` (exact counts) and
