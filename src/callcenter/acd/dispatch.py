@@ -21,7 +21,6 @@ from __future__ import annotations
 import random
 from collections.abc import Set
 from operator import attrgetter
-from typing import Literal
 
 from callcenter.acd.events import EXPLAIN_TOP, SET_EXPAND, Explanation, ScoredCandidate
 from callcenter.acd.model import Strategy
@@ -126,7 +125,7 @@ def best_entry_for_agent(
     for queue, level, _, _ in served:
         # the cached head (the usual case); False: nothing cached, None: nobody in the queue
         # admits an agent of this level
-        head: Head | Literal[False] | None = queue.heads.get(level, False)
+        head = queue.heads[level]
         if head is None:
             continue
         if head is False:

@@ -218,7 +218,7 @@ class Engine:
             if entry.enqueued_at + step.after <= now:
                 level += 1
         entry.level = level
-        queue.heads.clear()  # a wider relaxation may admit agents the cached heads did not
+        queue.forget_heads()  # a wider relaxation may admit agents the cached heads did not
         self._seq += 1
         entry.relax_token = self._seq
         if level < len(steps):
@@ -436,7 +436,8 @@ class Engine:
         queue = self._queues[entry.queue_id]
         ranked = dispatch.rank_for_entry(queue, self._pool(queue), entry, self._agents, self._rng)
         if ranked is not None:
-            self._offer(queue, entry, *ranked, now, out)
+            chosen, why = ranked
+            self._offer(queue, entry, chosen, why, now, out)
 
     def _serve_agent(self, agent_id: str, now: float, out: list[Output]) -> None:
         agent = self._agents.get(agent_id)
@@ -459,7 +460,8 @@ class Engine:
                 )
                 assert found_ranked is not None  # the agent itself is an idle eligible member
                 ranked = found_ranked
-            self._offer(queue, entry, *ranked, now, out)
+            chosen, why = ranked  # not *ranked: the compiled router calls _offer directly
+            self._offer(queue, entry, chosen, why, now, out)
 
     def _alone(self, agent: Agent, queue: QueueState, level: int) -> Score | None:
         """What the queue's pool would rank first if the agent were its only member that may

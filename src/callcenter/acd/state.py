@@ -17,7 +17,7 @@ import bisect
 import enum
 import heapq
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 from callcenter.acd.events import QueueHead
 from callcenter.acd.model import Activity, Category, Presence, QueueConfig
@@ -219,7 +219,9 @@ class QueueState:
         self.entries: dict[str, Entry] = {}
         self.counts: dict[int, int] = {}  # entries per priority
         self.latest: dict[int, tuple[float, int]] = {}  # newest (enqueued_at, seq) per priority
-        self.heads: dict[int, Head | None] = {}  # eligibility level -> first admitting caller
+        # per eligibility level: the first admitting caller, None (nobody admits), False (not
+        # known: QueueState.head finds it)
+        self.heads: list[Head | Literal[False] | None] = [False] * (len(config.relaxation) + 1)
         self.members: dict[str, int] = {}  # logged-in agent -> eligibility level
         # members who are ready and idle, in strategy order (see Engine._pool for when)
         self.idle: IdlePool = ranking.new_pool(len(config.relaxation) + 1)
@@ -232,7 +234,7 @@ class QueueState:
         self.config = config
         self.ranking = ranking
         self.idle = ranking.new_pool(len(config.relaxation) + 1)
-        self.heads.clear()
+        self.heads = [False] * (len(config.relaxation) + 1)
 
     def slot(self, level: int) -> Slot:
         """The idle pool's slot for eligibility ``level`` (valid until the pool is replaced)."""
@@ -277,7 +279,13 @@ class QueueState:
         bucket.push((entry.enqueued_at, entry.seq, token, entry))
         if len(bucket.items) - bucket.start > 2 * self.counts[entry.priority] + _COMPACT:
             bucket.compact()  # gone items pile up when nobody reads the line's first caller
-        self.heads.clear()
+        self.forget_heads()
+
+    def forget_heads(self) -> None:
+        """Every level's first caller is unknown again (the line or a relaxation changed)."""
+        heads = self.heads
+        for level in range(len(heads)):
+            heads[level] = False
 
     def add(self, entry: Entry, token: int) -> int:
         """Put a new entry in line; returns its position (1 = next to be served)."""
@@ -309,9 +317,9 @@ class QueueState:
         """The entry leaves the line (offered or ended): its line item goes stale, and the
         cached heads are dropped if it is one of them (readers trust the cache)."""
         entry.heap_token = -1
-        for head in self.heads.values():
-            if head is not None and head.entry is entry:
-                self.heads.clear()
+        for head in self.heads:
+            if head and head.entry is entry:
+                self.forget_heads()
                 return
 
     def position(self, entry: Entry) -> int:
