@@ -66,7 +66,7 @@ class AgentCommands(Engine):
         agent.served = None  # rebuilt from levels when next needed
         if queue_id in agent.pooled:
             slot = agent.pooled.pop(queue_id)
-            slot[0].remove(agent_id, slot[1])
+            slot.pool.remove(agent_id, slot.level)
         if level is None:
             agent.levels.pop(queue_id, None)
             agent.fit.pop(queue_id, None)

@@ -122,9 +122,10 @@ def best_entry_for_agent(
     best: Head | None = None
     best_order: tuple[int, float, int, int] | None = None
     found: list[Head] = []
-    for queue, level, _, _ in served:
+    for one in served:
         # the cached head (the usual case); False: nothing cached, None: nobody in the queue
         # admits an agent of this level
+        queue, level = one.queue, one.level
         head = queue.heads[level]
         if head is None:
             continue

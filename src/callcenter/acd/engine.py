@@ -107,14 +107,15 @@ class Engine:
         return out
 
     def _served(self, agent: Agent) -> tuple[Served, ...]:
-        """(queue, eligibility level, fit, pooled value) of each queue the agent serves."""
+        """The queues the agent serves, each with its level, fit and pool slot (built once per
+        change of the agent's memberships)."""
         served = agent.served
         if served is None:
             queues, fits = self._queues, agent.fit
             built: list[Served] = []
             for queue_id, level in agent.levels.items():
                 queue = queues[queue_id]
-                built.append((queue, level, fits[queue_id], queue.slot(level)))
+                built.append(Served(queue, level, fits[queue_id], queue.slot(level)))
             served = agent.served = tuple(built)
         return served
 
@@ -126,24 +127,26 @@ class Engine:
             served = agent.served
             if served is None:
                 served = self._served(agent)
-            for queue, level, fit, slot in served:  # QueueState.pool, inlined
-                queue_id = queue.queue_id
+            for one in served:  # QueueState.pool, inlined
+                queue_id = one.queue.queue_id
                 if queue_id in pooled:
                     continue
-                pool, _, live, front, heap, item_of = slot
-                item = item_of(agent, fit)
+                slot = one.slot
+                item = slot.item(agent, one.fit)
+                live = slot.live
                 if live is None:
-                    pool.add(agent_id, level, item)
+                    slot.pool.add(agent_id, one.level, item)
                 else:  # KeyedPool.add, inlined
                     live[agent_id] = item
+                    front = slot.front
                     if front and item < front[-1]:
                         insort(front, item)
                         grown = front
                     else:
-                        grown = heap  # type: ignore[assignment]  # a KeyedPool's: a list
+                        grown = slot.heap  # type: ignore[assignment]  # a KeyedPool's: a list
                         heappush(grown, item)
                     if len(grown) > 2 * len(live) + STALE_SLACK:
-                        pool.rebuild(level)  # type: ignore[attr-defined]
+                        slot.pool.rebuild(one.level)  # type: ignore[attr-defined]
                 pooled[queue_id] = slot
         self._fresh.clear()
 
@@ -163,9 +166,10 @@ class Engine:
     def _unpool(self, agent: Agent) -> None:
         """The agent is no longer idle (or its queues change): out of every pool it is in."""
         agent_id = agent.agent_id
-        for pool, level, live, _, _, _ in agent.pooled.values():
+        for slot in agent.pooled.values():
+            live = slot.live
             if live is None:
-                pool.remove(agent_id, level)
+                slot.pool.remove(agent_id, slot.level)
             else:  # KeyedPool.remove, inlined: its heap item goes stale
                 del live[agent_id]
         agent.pooled.clear()
@@ -204,8 +208,8 @@ class Engine:
         if ready != agent.in_ready:
             agent.in_ready = ready
             step = 1 if ready else -1
-            for queue, _, _, _ in self._served(agent):
-                queue.ready += step
+            for one in self._served(agent):
+                one.queue.ready += step
         if available:
             self._dirty_agents.add(agent_id)
 

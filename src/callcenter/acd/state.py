@@ -112,19 +112,47 @@ class Entry:
 
 _BEFORE_ALL = (float("-inf"), -1)  # before every (enqueued_at, seq)
 LineItem = tuple[float, int, int, Entry]  # (enqueued_at, seq, token, entry)
-# One eligibility level of a queue's idle pool, as the hot paths use it: (the pool, the level,
-# and for a KeyedPool that level's members, front and heap, else None) and the strategy's item
-# function; an agent's ``pooled`` values and the fourth field of its ``served``
-Slot = tuple[
-    IdlePool,
-    int,
-    "dict[float | str, Score] | None",
-    "list[Score] | None",
-    "list[Score] | None",
-    "ItemFn",
-]
-# (queue, eligibility level, fit, the pool's slot for that level): see Agent.served
-Served = tuple["QueueState", int, tuple[int, int], Slot]
+
+
+class Slot:
+    """One eligibility level of a queue's idle pool, as the hot paths use it: the pool, the
+    level, for a KeyedPool that level's members, front and heap (else None), and the strategy's
+    item function; an agent's ``pooled`` values and :attr:`Served.slot`. Classes, not tuples:
+    the compiled router reads their fields directly (unpacking a typed tuple converts every
+    field)."""
+
+    __slots__ = ("front", "heap", "item", "level", "live", "pool")
+
+    def __init__(
+        self,
+        pool: IdlePool,
+        level: int,
+        live: dict[float | str, Score] | None,
+        front: list[Score] | None,
+        heap: list[Score] | None,
+        item: ItemFn,
+    ) -> None:
+        self.pool = pool
+        self.level = level
+        self.live = live
+        self.front = front
+        self.heap = heap
+        self.item = item
+
+
+class Served:
+    """A queue an agent serves, with its eligibility level there, its fit and the pool's slot
+    for that level (see Agent.served)."""
+
+    __slots__ = ("fit", "level", "queue", "slot")
+
+    def __init__(self, queue: QueueState, level: int, fit: tuple[int, int], slot: Slot) -> None:
+        self.queue = queue
+        self.level = level
+        self.fit = fit
+        self.slot = slot
+
+
 _COMPACT = 32  # gone items kept at the front of a line before it is compacted
 
 
@@ -239,14 +267,16 @@ class QueueState:
     def slot(self, level: int) -> Slot:
         """The idle pool's slot for eligibility ``level`` (valid until the pool is replaced)."""
         idle, item = self.idle, self.ranking.item
-        if type(idle) is KeyedPool:
-            return (idle, level, idle.members[level], idle.fronts[level], idle.heaps[level], item)
-        return (idle, level, None, None, None, item)
+        if isinstance(idle, KeyedPool):
+            return Slot(
+                idle, level, idle.members[level], idle.fronts[level], idle.heaps[level], item
+            )
+        return Slot(idle, level, None, None, None, item)
 
     def pool(self, agent: Agent, level: int, fit: tuple[int, int]) -> None:
         """Put an idle member in the idle pool, keyed by the queue's strategy."""
         slot = self.slot(level)
-        self.idle.add(agent.agent_id, level, slot[5](agent, fit))
+        self.idle.add(agent.agent_id, level, slot.item(agent, fit))
         agent.pooled[self.queue_id] = slot
 
     def head(self, level: int) -> Head | None:
