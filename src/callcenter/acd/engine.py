@@ -12,7 +12,6 @@ of the two dirty, no such pair survives a command: the router is work-conserving
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import random
 from bisect import insort
@@ -59,14 +58,16 @@ _turn = tuple.__new__  # Turn(rr_last, rng) without the NamedTuple's Python-leve
 _FRESH_SCAN = 8  # fresh agents checked per pool read; with more, all are pooled at once
 
 
-@dataclasses.dataclass(slots=True)
 class CallRecord:
     """A call that an agent answered and has up."""
 
-    agent_id: str
-    queue_id: str
-    priority: int
-    category: str
+    __slots__ = ("agent_id", "category", "priority", "queue_id")
+
+    def __init__(self, agent_id: str, queue_id: str, priority: int, category: str) -> None:
+        self.agent_id = agent_id
+        self.queue_id = queue_id
+        self.priority = priority
+        self.category = category
 
 
 class Engine:

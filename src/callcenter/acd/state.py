@@ -77,9 +77,10 @@ class EntryState(enum.Enum):
     DONE = "done"
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, init=False)
 class Entry:
-    """One caller (or callback task) in one queue."""
+    """One caller (or callback task) in one queue. Its ``__init__`` is written out: the one
+    dataclasses generates stays interpreted code in the compiled router (one per caller)."""
 
     call_id: str
     queue_id: str
@@ -98,6 +99,29 @@ class Entry:
     ring_token: int = 0
     wait_token: int = 0
     relax_token: int = 0
+
+    def __init__(
+        self,
+        call_id: str,
+        queue_id: str,
+        priority: int,
+        category: str,
+        enqueued_at: float,
+        seq: int,
+        callback_number: str | None = None,
+    ) -> None:
+        self.call_id = call_id
+        self.queue_id = queue_id
+        self.priority = priority
+        self.category = category
+        self.enqueued_at = enqueued_at
+        self.seq = seq
+        self.callback_number = callback_number
+        self.level = 0
+        self.state = EntryState.WAITING
+        self.offers = NOBODY
+        self.declined = NOBODY
+        self.heap_token = self.ring_token = self.wait_token = self.relax_token = 0
 
     def drop_offer(self, agent_id: str) -> None:
         """The agent's offer of this entry ends (the entry has an offer, so its own set)."""

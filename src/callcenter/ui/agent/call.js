@@ -70,8 +70,10 @@ function onEvent(ev) {
   } else if (ev.type === 'CallBridged' && (mineEvent(ev) || ev.call_id === currentId())) {
     const same = (c) => c && c.call_id === ev.call_id;
     const base = (same(S.offer) && S.offer) || (same(S.call) && S.call) || { call_id: ev.call_id };
+    // a dialled call is known by its id too: the bridge can come before the dial's reply
     S.call = { ...base, caller: p.caller || base.caller, category: p.category || base.category,
-      customer_id: p.customer_id ?? base.customer_id ?? null };
+      customer_id: p.customer_id ?? base.customer_id ?? null,
+      outbound: Boolean(base.outbound) || isOutbound(ev.call_id) };
     S.offer = null;
     S.answeredAt = Date.now();
     if (S.call.outbound) S.call.phase = 'talking'; // no call controls on a dialled call
@@ -275,6 +277,7 @@ async function dial(req) {
     return;
   }
   if (S.call && S.call.call_id === out.call_id) { // our phone answered before this reply
+    S.call.outbound = true;
     S.call.caller = value;
     S.call.customer_id = customerId || null;
     if (S.call.phase === 'up') S.call.phase = 'ringing';
