@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import heapq
 import random
-from bisect import insort
-from heapq import heappush
 
 from callcenter.acd import dispatch
 from callcenter.acd.errors import NotLoggedInError
@@ -36,7 +34,7 @@ from callcenter.acd.model import (
     OverflowReason,
     Presence,
 )
-from callcenter.acd.pools import STALE_SLACK, IdlePool, KeyedPool, RotatingPool, Score, Turn
+from callcenter.acd.pools import IdlePool, KeyedPool, RotatingPool, Score, Turn
 from callcenter.acd.state import (
     Agent,
     Entry,
@@ -133,21 +131,7 @@ class Engine:
                 if queue_id in pooled:
                     continue
                 slot = one.slot
-                item = slot.item(agent, one.fit)
-                live = slot.live
-                if live is None:
-                    slot.pool.add(agent_id, one.level, item)
-                else:  # KeyedPool.add, inlined
-                    live[agent_id] = item
-                    front = slot.front
-                    if front and item < front[-1]:
-                        insort(front, item)
-                        grown = front
-                    else:
-                        grown = slot.heap  # type: ignore[assignment]  # a KeyedPool's: a list
-                        heappush(grown, item)
-                    if len(grown) > 2 * len(live) + STALE_SLACK:
-                        slot.pool.rebuild(one.level)  # type: ignore[attr-defined]
+                slot.pool.add(agent_id, one.level, slot.item(agent, one.fit))
                 pooled[queue_id] = slot
         self._fresh.clear()
 
@@ -168,11 +152,7 @@ class Engine:
         """The agent is no longer idle (or its queues change): out of every pool it is in."""
         agent_id = agent.agent_id
         for slot in agent.pooled.values():
-            live = slot.live
-            if live is None:
-                slot.pool.remove(agent_id, slot.level)
-            else:  # KeyedPool.remove, inlined: its heap item goes stale
-                del live[agent_id]
+            slot.pool.remove(agent_id, slot.level)
         agent.pooled.clear()
         self._fresh.pop(agent_id, None)
 

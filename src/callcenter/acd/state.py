@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from callcenter.acd.events import QueueHead
 from callcenter.acd.model import Activity, Category, Presence, QueueConfig
-from callcenter.acd.pools import IdlePool, KeyedPool, Score
+from callcenter.acd.pools import IdlePool
 
 if TYPE_CHECKING:  # strategies import Agent from here
     from callcenter.acd.strategies import ItemFn, Ranking
@@ -140,27 +140,15 @@ LineItem = tuple[float, int, int, Entry]  # (enqueued_at, seq, token, entry)
 
 class Slot:
     """One eligibility level of a queue's idle pool, as the hot paths use it: the pool, the
-    level, for a KeyedPool that level's members, front and heap (else None), and the strategy's
-    item function; an agent's ``pooled`` values and :attr:`Served.slot`. Classes, not tuples:
-    the compiled router reads their fields directly (unpacking a typed tuple converts every
-    field)."""
+    level and the strategy's item function; an agent's ``pooled`` values and
+    :attr:`Served.slot`. A class, not a tuple: the compiled router reads its fields directly
+    (unpacking a typed tuple converts every field)."""
 
-    __slots__ = ("front", "heap", "item", "level", "live", "pool")
+    __slots__ = ("item", "level", "pool")
 
-    def __init__(
-        self,
-        pool: IdlePool,
-        level: int,
-        live: dict[float | str, Score] | None,
-        front: list[Score] | None,
-        heap: list[Score] | None,
-        item: ItemFn,
-    ) -> None:
+    def __init__(self, pool: IdlePool, level: int, item: ItemFn) -> None:
         self.pool = pool
         self.level = level
-        self.live = live
-        self.front = front
-        self.heap = heap
         self.item = item
 
 
@@ -290,12 +278,7 @@ class QueueState:
 
     def slot(self, level: int) -> Slot:
         """The idle pool's slot for eligibility ``level`` (valid until the pool is replaced)."""
-        idle, item = self.idle, self.ranking.item
-        if isinstance(idle, KeyedPool):
-            return Slot(
-                idle, level, idle.members[level], idle.fronts[level], idle.heaps[level], item
-            )
-        return Slot(idle, level, None, None, None, item)
+        return Slot(self.idle, level, self.ranking.item)
 
     def pool(self, agent: Agent, level: int, fit: tuple[int, int]) -> None:
         """Put an idle member in the idle pool, keyed by the queue's strategy."""

@@ -249,8 +249,8 @@ def test_random_pool_draws_again_when_it_meets_a_stale_item() -> None:
 
 
 def test_the_router_rebuilds_a_pool_an_agent_keeps_leaving() -> None:
-    """An agent who keeps going ready and busy leaves a stale heap item each time; the router's
-    own pooling (not KeyedPool.add) rebuilds the heap, and the longest idle still wins."""
+    """An agent who keeps going ready and busy leaves a stale heap item each time; pooled by
+    the router, the heap is rebuilt, and the longest idle still wins."""
     acd = make(QueueConfig("q", wrapup=0.0))
     login(acd, "1", 0.0)
     login(acd, "2", 0.0, ready=False)
