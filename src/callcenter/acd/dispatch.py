@@ -24,7 +24,7 @@ from operator import attrgetter
 
 from callcenter.acd.events import EXPLAIN_TOP, SET_EXPAND, Explanation, ScoredCandidate
 from callcenter.acd.model import Strategy
-from callcenter.acd.pools import IdlePool, Score, Turn
+from callcenter.acd.pools import IdlePool, Score, Turn, new_turn
 from callcenter.acd.state import Agent, Entry, Head, QueueState, Served
 
 RULE_CALLER = "caller waiting: idle eligible agents ranked by strategy; preferred skills first; "
@@ -34,7 +34,6 @@ RULE_AGENT_THEN_CALLER = f"{RULE_AGENT}; then {RULE_CALLER}"
 
 _order = attrgetter("order")
 _new = object.__new__
-_turn = tuple.__new__  # Turn(rr_last, rng) without the NamedTuple's Python-level __new__
 
 
 def rank_for_entry(
@@ -60,7 +59,7 @@ def rank_for_entry(
     declined = entry.declined
     offer_all = queue.ranking.offer_all
     # enough of the ranking to know the best EXPLAIN_TOP once missers are moved last
-    turn = _turn(Turn, (queue.rr_last, rng))
+    turn = new_turn(Turn, (queue.rr_last, rng))
     items = pool.top(level, count if offer_all else EXPLAIN_TOP, declined, turn)
     if declined:  # a stable partition: the key's first field is "missed this caller"
         items = [i for i in items if i[-1] not in declined] + [

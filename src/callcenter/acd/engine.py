@@ -34,7 +34,7 @@ from callcenter.acd.model import (
     OverflowReason,
     Presence,
 )
-from callcenter.acd.pools import IdlePool, KeyedPool, RotatingPool, Score, Turn
+from callcenter.acd.pools import IdlePool, KeyedPool, RotatingPool, Score, Turn, new_turn
 from callcenter.acd.state import (
     Agent,
     Entry,
@@ -52,7 +52,6 @@ ACD_ACTOR = "acd"
 _READY, _IDLE, _RESERVED = Presence.READY, Activity.IDLE, Activity.RESERVED
 _WAITING, _OFFERED, _DONE = EntryState.WAITING, EntryState.OFFERED, EntryState.DONE
 _RING, _RELAX = TimerKind.RING, TimerKind.RELAX
-_turn = tuple.__new__  # Turn(rr_last, rng) without the NamedTuple's Python-level __new__
 _FRESH_SCAN = 8  # fresh agents checked per pool read; with more, all are pooled at once
 
 
@@ -463,4 +462,4 @@ class Engine:
         if type(idle) is KeyedPool:
             return item
         assert isinstance(idle, RotatingPool)
-        return idle.alone(item, _turn(Turn, (queue.rr_last, self._rng)))
+        return idle.alone(item, new_turn(Turn, (queue.rr_last, self._rng)))

@@ -49,6 +49,10 @@ class Turn(NamedTuple):
     rng: random.Random
 
 
+# new_turn(Turn, (rr_last, rng)): a Turn without the NamedTuple's Python-level __new__
+new_turn = tuple.__new__
+
+
 class IdlePool:
     """The idle members of one queue: each member's item by agent id, one dict per eligibility
     level (exact counts); an agent is added only when it is not in the pool. A base class, not a
