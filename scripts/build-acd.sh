@@ -4,7 +4,7 @@
 # the core then runs interpreted, which behaves the same.
 set -euo pipefail
 BIN=${1:-.venv/bin}
-MODULES=(${ACD_MODULES:-engine dispatch pools state router agents_ops strategies takeover direct})
+MODULES=(engine dispatch pools state router agents_ops strategies takeover direct)
 root=$(pwd)
 mkdir -p build
 work=$(mktemp -d "$root/build/mypyc.work.XXXXXX")
@@ -32,13 +32,16 @@ entries = {}
 for shared in (work / "src").glob(f"*__mypyc{suffix}"):  # mypyc's library of all the code
     shutil.copy2(shared, out / shared.name)
     entries[shared.name[: -len(suffix)]] = shared.name
-sources = {}
 for m in modules:
     name = f"callcenter/acd/{m}{suffix}"
     shutil.copy2(work / "src" / name, out / name)
     entries[f"callcenter.acd.{m}"] = name
-    source = Path("src/callcenter/acd") / f"{m}.py"
-    sources[f"callcenter/acd/{m}.py"] = hashlib.sha256(source.read_bytes()).hexdigest()
+# every module of the package as compiled (the copies), the uncompiled ones too: the build is
+# used only while the whole package is what it was built from
+sources = {
+    f"callcenter/acd/{source.name}": hashlib.sha256(source.read_bytes()).hexdigest()
+    for source in sorted((work / "src" / "callcenter" / "acd").glob("*.py"))
+}
 manifest = {"suffix": suffix, "modules": entries, "sources": sources}
 (out / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 PY

@@ -2,10 +2,11 @@
 
 ``make`` compiles the hot modules of :mod:`callcenter.acd` (the list is in
 scripts/build-acd.sh) with mypyc, from these same sources, into ``build/mypyc``, and writes
-``manifest.json`` there: the SHA-256 of every compiled source and the extension module of each.
+``manifest.json`` there: the SHA-256 of every source of the package it was built from and the
+extension module of each compiled one.
 :func:`install` (run once, by ``callcenter/__init__.py``) puts a finder first on
 ``sys.meta_path`` that imports those modules from their extensions, but only when every
-compiled source is byte for byte the file in ``src`` today: an edited module, a missing build
+listed source is byte for byte the file in ``src`` today: an edited module, a missing build
 or a build for another Python leaves the whole core interpreted, which behaves the same (the
 unit tests run on both; docs/acd.md). ``CALLCENTER_ACD_COMPILED=0`` (or ``CALLCENTER_NATIVE=0``)
 turns it off: the unit tests measure coverage on the Python code that way.
